@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from billing.models import Order, OrderEvent, StripeEvent
+from core.errors import ServiceError
+from provisioning.models import ProvisioningAttempt
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["created_at", "from_status", "to_status", "actor", "reason"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class AttemptInline(admin.TabularInline):
+    model = ProvisioningAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["number", "outcome", "step", "panel_call", "panel_status", "error", "started_at", "finished_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["id", "user", "plan", "region", "status", "server_address", "ptero_server_id", "created_at"]
+    list_filter = ["status", "region", "plan"]
+    search_fields = ["id", "user__email", "stripe_session_id", "ptero_identifier"]
+    readonly_fields = [
+        "status", "stripe_session_id", "stripe_customer_id", "stripe_payment_intent_id",
+        "ptero_server_id", "ptero_identifier", "server_address", "error_message", "paid_at",
+        "provisioned_at", "provisioning_attempts", "lease_until", "created_at", "updated_at",
+    ]
+    inlines = [OrderEventInline, AttemptInline]
+    actions = ["retry_provisioning"]
+
+    @admin.action(description="Retry provisioning")
+    def retry_provisioning(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        from provisioning.services import order_retry
+
+        for order in queryset:
+            try:
+                order_retry(order_id=order.pk, actor=f"staff:{request.user}")
+            except ServiceError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+            else:
+                self.message_user(request, f"Order #{order.pk} queued for provisioning.")
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "type", "status", "order", "received_at"]
+    list_filter = ["type", "status"]
+    search_fields = ["event_id", "object_id"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in StripeEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,129 @@
+"""Orders, their audit trail, and the log of Stripe events."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from core.models import TimeStampedModel
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending payment"
+    """Order written and capacity reserved; the customer has not paid yet."""
+    PAID = "paid", "Paid"
+    """Stripe confirmed payment; provisioning is queued."""
+    PROVISIONING = "provisioning", "Provisioning"
+    """A worker is creating the panel user and server."""
+    PROVISIONED = "provisioned", "Provisioned"
+    """The panel server exists; its ids are on the order."""
+    ERROR = "error", "Error"
+    """Provisioning stopped on an error an operator must look at (see error_message)."""
+    SUSPENDED = "suspended", "Suspended"
+    """The panel confirmed the server is suspended (non-payment, dispute)."""
+    CANCELLED = "cancelled", "Cancelled"
+    """Never paid (checkout expired or abandoned); the reservation is released."""
+    TERMINATED = "terminated", "Terminated"
+    """The panel server was deleted at the end of the customer's service."""
+    REFUNDED = "refunded", "Refunded"
+    """The payment was refunded."""
+
+
+class Order(TimeStampedModel):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="orders")
+    region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="orders")
+    server_name = models.CharField(max_length=191)
+    # Egg variables the customer chose at checkout (env name -> value), validated then.
+    variables = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
+    )
+    amount_cents = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="usd")
+    stripe_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    # The port reserved at checkout, then the server's primary allocation. Unique: one order
+    # per port. Released (NULL) when an unpaid order is cancelled.
+    allocation = models.OneToOneField(
+        "catalog.Allocation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="order",
+    )
+    ptero_server_id = models.PositiveIntegerField(null=True, blank=True, unique=True)
+    ptero_identifier = models.CharField(max_length=64, blank=True)
+    server_address = models.CharField(max_length=255, blank=True)
+    error_message = models.TextField(blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    provisioned_at = models.DateTimeField(null=True, blank=True)
+    provisioning_attempts = models.PositiveIntegerField(default=0)
+    # While 'provisioning', the worker holding the order; past this time it is presumed dead.
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "orders"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="orders_status_created")]
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk} ({self.status})"
+
+    @property
+    def panel_external_id(self) -> str:
+        """The server's external_id in the panel: derived from the order, so a retry finds it."""
+        return f"{settings.PANEL_EXTERNAL_ID_PREFIX}-order-{self.pk}"
+
+
+class OrderEvent(models.Model):
+    """One row per status change: who, when, from, to, why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    actor = models.CharField(max_length=191, help_text="webhook evt_..., worker, staff:<email>")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "order_events"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class StripeEventStatus(models.TextChoices):
+    PROCESSED = "processed", "Processed"
+    """The event changed (or confirmed) our state."""
+    IGNORED = "ignored", "Ignored"
+    """Not an event we act on, or not about one of our orders."""
+    FAILED = "failed", "Failed"
+    """Handling raised an error; see `error`. Reprocess from the admin."""
+
+
+class StripeEvent(models.Model):
+    """Every verified Stripe event, once (the event id is unique)."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    livemode = models.BooleanField(default=False)
+    api_version = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_created = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=StripeEventStatus.choices)
+    error = models.TextField(blank=True)
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="stripe_events"
+    )
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "stripe_events"
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -1,0 +1,184 @@
+"""Billing's verbs: checkout, payment, cancellation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from billing import stripe_gateway
+from billing.models import Order, OrderStatus
+from billing.transitions import TransitionResult, order_transition
+from catalog.models import Plan, Region
+from catalog.selectors import plan_get_active, region_get_active
+from catalog.services import allocation_reserve
+from catalog.variables import variables_validate
+from core.errors import NotFound, ServiceError, Unavailable
+
+logger = logging.getLogger(__name__)
+
+SERVER_NAME_MAX = 191
+_RESERVE_TRIES = 5
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order: Order
+    checkout_url: str
+
+
+def _checkout_inputs(
+    *, plan_slug: str, region_slug: str, server_name: str, variables: dict[str, Any]
+) -> tuple[Plan, Region, str, dict[str, str]]:
+    plan = plan_get_active(slug=plan_slug)
+    if plan is None:
+        raise NotFound(f"Unknown plan '{plan_slug}'.", code="unknown_plan")
+    region = region_get_active(slug=region_slug)
+    if region is None:
+        raise NotFound(f"Unknown region '{region_slug}'.", code="unknown_region")
+    name = (server_name or "").strip()
+    if not name:
+        raise ServiceError("Give your server a name.", code="invalid_server_name")
+    if len(name) > SERVER_NAME_MAX:
+        raise ServiceError(
+            f"The server name may be at most {SERVER_NAME_MAX} characters.",
+            code="invalid_server_name",
+        )
+    if not plan.stripe_price_id:
+        raise ServiceError(
+            "This plan is not for sale yet (it has no price).", code="plan_unavailable"
+        )
+    clean = variables_validate(plan=plan, values=variables)
+    return plan, region, name, clean
+
+
+def _order_create_with_reservation(
+    *, user: User, plan: Plan, region: Region, server_name: str, variables: dict[str, str]
+) -> Order:
+    """Write the order and reserve a port for it in one transaction (invariant 3: nobody pays
+    for a server that cannot be placed)."""
+    tried: tuple[int, ...] = ()
+    for _ in range(_RESERVE_TRIES):
+        try:
+            with transaction.atomic():
+                allocation = allocation_reserve(region=region, plan=plan, exclude_ids=tried)
+                if allocation is None:
+                    raise ServiceError(
+                        f"{region.name} is sold out for {plan}. Pick another region or plan.",
+                        code="sold_out",
+                        status=409,
+                    )
+                return Order.objects.create(
+                    user=user,
+                    plan=plan,
+                    region=region,
+                    server_name=server_name,
+                    variables=variables,
+                    status=OrderStatus.PENDING,
+                    amount_cents=plan.price_cents,
+                    currency=plan.currency,
+                    allocation=allocation,
+                )
+        except IntegrityError:
+            # Another checkout reserved the same port between our read and our write.
+            tried = (*tried, allocation.pk)
+    raise ServiceError(
+        "Too many people are buying in this region right now. Please try again.",
+        code="busy",
+        status=503,
+    )
+
+
+def checkout_session_create(
+    *, user: User, plan_slug: str, region_slug: str, server_name: str, variables: dict[str, Any]
+) -> CheckoutResult:
+    plan, region, name, clean = _checkout_inputs(
+        plan_slug=plan_slug, region_slug=region_slug, server_name=server_name, variables=variables
+    )
+    # Committed before Stripe is called, so a webhook can never arrive for an unknown order.
+    order = _order_create_with_reservation(
+        user=user, plan=plan, region=region, server_name=name, variables=clean
+    )
+    params = _session_params(order=order, plan=plan, user=user)
+    try:
+        session = stripe_gateway.checkout_session_create(
+            params=params, idempotency_key=f"checkout-session-order-{order.pk}"
+        )
+    except (Unavailable, stripe_gateway.StripeRefused) as exc:
+        order_cancel(order_id=order.pk, actor="checkout", reason=f"Stripe session failed: {exc}")
+        if isinstance(exc, Unavailable):
+            raise
+        raise ServiceError(
+            "Checkout could not be started; the shop's payment settings need attention.",
+            code="payment_configuration",
+            status=502,
+        ) from exc
+    Order.objects.filter(pk=order.pk).update(stripe_session_id=session["id"])
+    order.stripe_session_id = session["id"]
+    return CheckoutResult(order=order, checkout_url=session["url"])
+
+
+def _session_params(*, order: Order, plan: Plan, user: User) -> dict[str, Any]:
+    order_ref = str(order.pk)
+    return {
+        "mode": "payment",
+        "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
+        "client_reference_id": order_ref,
+        "metadata": {"order_id": order_ref},
+        # Session metadata is not copied to the PaymentIntent: refunds and disputes need it.
+        "payment_intent_data": {"metadata": {"order_id": order_ref}},
+        "customer_email": user.email,
+        "success_url": f"{settings.API_URL}/orders/{order.pk}?session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": f"{settings.API_URL}/orders/{order.pk}/cancel",
+        "expires_at": int(timezone.now().timestamp()) + settings.CHECKOUT_EXPIRES_SECONDS,
+    }
+
+
+def order_mark_paid(
+    *, order_id: int, session: dict[str, Any], actor: str
+) -> TransitionResult:
+    """Stripe says the order is paid. Idempotent: a paid (or later) order is left alone."""
+    already = (
+        OrderStatus.PAID,
+        OrderStatus.PROVISIONING,
+        OrderStatus.PROVISIONED,
+        OrderStatus.ERROR,
+        OrderStatus.SUSPENDED,
+        OrderStatus.TERMINATED,
+        OrderStatus.REFUNDED,
+    )
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status in already:
+            return TransitionResult(order=order, changed=False)
+        return order_transition(
+            order_id=order_id,
+            # A cancelled order that Stripe still charged must still be served (invariant 2).
+            allowed_from=(OrderStatus.PENDING, OrderStatus.CANCELLED),
+            to=OrderStatus.PAID,
+            actor=actor,
+            reason=f"Checkout Session {session['id']} payment_status={session.get('payment_status')}",
+            updates={
+                "paid_at": timezone.now(),
+                "stripe_session_id": order.stripe_session_id or session["id"],
+                "stripe_customer_id": session.get("customer") or "",
+                "stripe_payment_intent_id": session.get("payment_intent") or "",
+            },
+        )
+
+
+def order_cancel(*, order_id: int, actor: str, reason: str) -> TransitionResult:
+    """An unpaid order ends: its reserved port goes back on sale."""
+    return order_transition(
+        order_id=order_id,
+        allowed_from=(OrderStatus.PENDING,),
+        to=OrderStatus.CANCELLED,
+        actor=actor,
+        reason=reason,
+        updates={"allocation": None},
+    )

@@ -1,0 +1,94 @@
+"""The one place that talks to Stripe (the only module that imports `stripe`).
+
+Nothing from the SDK leaks out: callers get plain dicts and our own exceptions.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from core.errors import ConfigurationError, Unavailable
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+class WebhookSignatureInvalid(Exception):
+    """Missing, forged or stale Stripe-Signature, or a body that is not a Stripe event."""
+
+
+class StripeRefused(Exception):
+    """Stripe refused the request (4xx): our configuration or parameters are wrong."""
+
+
+@functools.cache
+def _client(api_key: str, api_base: str, timeout: float) -> stripe.StripeClient:
+    base_addresses: dict[str, str | None] = {"api": api_base} if api_base else {}
+    return stripe.StripeClient(
+        api_key,
+        base_addresses=base_addresses,  # type: ignore[arg-type]
+        http_client=stripe.RequestsClient(timeout=timeout),
+        # The SDK reuses one idempotency key across its own retries, so these are safe.
+        max_network_retries=2,
+    )
+
+
+def client() -> stripe.StripeClient:
+    if not settings.STRIPE_SECRET_KEY:
+        raise ConfigurationError("STRIPE_SECRET_KEY is not set.")
+    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT_SECONDS)
+
+
+def _call(what: str, fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    try:
+        result = fn(*args, **kwargs)
+    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+        logger.warning("Stripe %s failed: %s", what, exc.user_message or exc.__class__.__name__)
+        raise Unavailable(
+            "The payment provider could not be reached. Please try again in a minute."
+        ) from exc
+    except stripe.StripeError as exc:
+        logger.error("Stripe refused %s: %s", what, exc.user_message or exc)
+        raise StripeRefused(str(exc.user_message or exc)) from exc
+    return dict(result.to_dict())
+
+
+def checkout_session_create(*, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+    return _call(
+        "checkout session create",
+        client().v1.checkout.sessions.create,
+        params,  # type: ignore[arg-type]
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def checkout_session_retrieve(*, session_id: str) -> dict[str, Any]:
+    return _call("checkout session retrieve", client().v1.checkout.sessions.retrieve, session_id)
+
+
+def checkout_session_expire(*, session_id: str) -> dict[str, Any]:
+    return _call("checkout session expire", client().v1.checkout.sessions.expire, session_id)
+
+
+def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict[str, Any]:
+    """Verify `Stripe-Signature` over the raw body and return the event as a plain dict."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        raise ConfigurationError("STRIPE_WEBHOOK_SECRET is not set.")
+    if not signature:
+        raise WebhookSignatureInvalid("Missing Stripe-Signature header.")
+    try:
+        event = stripe.Webhook.construct_event(
+            payload, signature, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+        )
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookSignatureInvalid(str(exc)) from exc
+    except ValueError as exc:  # signed, but not a JSON snapshot event
+        raise WebhookSignatureInvalid(f"Invalid payload: {exc}") from exc
+    return dict(event.to_dict())

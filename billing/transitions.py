@@ -1,0 +1,70 @@
+"""Order status changes: one guarded path, so every change is locked, checked and audited.
+
+Each named transition (in billing.services and provisioning.services) calls
+`order_transition` with the states it may start from. The row is locked with
+SELECT ... FOR UPDATE, the from-state checked, the change and its audit row written in the
+same transaction. Asking for the state the order is already in is a no-op, which is what makes
+duplicate webhooks and re-run tasks harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from billing.models import Order, OrderEvent, OrderStatus
+from core.errors import Conflict
+
+
+class InvalidTransition(Conflict):
+    pass
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    order: Order
+    changed: bool
+
+
+def order_lock(*, order_id: int) -> Order:
+    """Lock and return the order row; the caller must be inside a transaction."""
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def order_transition(
+    *,
+    order_id: int,
+    allowed_from: Iterable[OrderStatus],
+    to: OrderStatus,
+    actor: str,
+    reason: str = "",
+    updates: dict[str, Any] | None = None,
+) -> TransitionResult:
+    with transaction.atomic():
+        order = order_lock(order_id=order_id)
+        current = OrderStatus(order.status)
+        if current == to:
+            return TransitionResult(order=order, changed=False)
+        if current not in set(allowed_from):
+            raise InvalidTransition(
+                f"Order #{order_id} is '{current}', it cannot become '{to}'.",
+                code="invalid_transition",
+            )
+        for field, value in (updates or {}).items():
+            setattr(order, field, value)
+        order.status = to
+        order.save()
+        OrderEvent.objects.create(
+            order=order, from_status=current, to_status=to, actor=actor[:191], reason=reason
+        )
+        return TransitionResult(order=order, changed=True)
+
+
+def order_note(*, order: Order, actor: str, reason: str) -> None:
+    """An audit row without a status change (e.g. a retry scheduled)."""
+    OrderEvent.objects.create(
+        order=order, from_status=order.status, to_status=order.status, actor=actor[:191], reason=reason
+    )

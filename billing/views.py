@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from billing.stripe_gateway import WebhookSignatureInvalid, webhook_event_verify
+from billing.webhooks import stripe_event_process
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token; the signature is the authentication.
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Verify, record, acknowledge. Nothing is written before the signature checks out, and
+    the panel is never called here: provisioning is queued for the worker."""
+    try:
+        event = webhook_event_verify(
+            payload=request.body, signature=request.headers.get("Stripe-Signature")
+        )
+    except WebhookSignatureInvalid as exc:
+        logger.warning("Refused Stripe webhook: %s", exc)
+        return JsonResponse({"detail": "Invalid Stripe signature."}, status=400)
+    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        return JsonResponse({"detail": "Not a Stripe event."}, status=400)
+    try:
+        result = stripe_event_process(event=event)
+    except Exception:
+        return JsonResponse({"detail": "Event could not be processed; retry."}, status=500)
+    return JsonResponse(
+        {"received": True, "duplicate": result.duplicate, "status": result.status}, status=200
+    )

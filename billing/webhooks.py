@@ -1,0 +1,131 @@
+"""Stripe events: record once, then act.
+
+The view has already verified the signature. Here the event is stored under its unique id
+(a second delivery finds the row and does nothing) and routed by type. Handlers are
+idempotent on their own too, because Stripe may send two distinct events for one change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+
+from billing.models import Order, StripeEvent, StripeEventStatus
+from billing.services import order_cancel, order_mark_paid
+
+logger = logging.getLogger(__name__)
+
+# Fulfil when the money is there; Stripe's own sample fulfils on anything but 'unpaid'.
+_FULFIL_PAYMENT_STATUSES = {"paid", "no_payment_required"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: StripeEventStatus
+    note: str = ""
+    order: Order | None = None
+
+
+@dataclass(frozen=True)
+class EventResult:
+    duplicate: bool
+    status: str
+    note: str = ""
+
+
+def _order_for_session(session: dict[str, Any]) -> Order | None:
+    ref = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
+    if not ref or not str(ref).isdigit():
+        return None
+    order = Order.objects.filter(pk=int(ref)).first()
+    if order is None:
+        return None
+    if order.stripe_session_id and order.stripe_session_id != session.get("id"):
+        # Someone else's session carrying our order id: never let it pay for our order.
+        return None
+    return order
+
+
+def _on_session_paid(event: dict[str, Any]) -> Outcome:
+    session = event["data"]["object"]
+    order = _order_for_session(session)
+    if order is None:
+        return Outcome(StripeEventStatus.IGNORED, "not one of our orders")
+    if session.get("payment_status") not in _FULFIL_PAYMENT_STATUSES:
+        return Outcome(
+            StripeEventStatus.PROCESSED,
+            f"payment_status={session.get('payment_status')}: waiting for the payment",
+            order,
+        )
+    result = order_mark_paid(order_id=order.pk, session=session, actor=f"webhook {event['id']}")
+    if result.changed:
+        from provisioning.services import provisioning_enqueue
+
+        provisioning_enqueue(order_id=order.pk)
+        return Outcome(StripeEventStatus.PROCESSED, "order paid, provisioning queued", order)
+    return Outcome(StripeEventStatus.PROCESSED, f"order already {result.order.status}", order)
+
+
+def _on_session_closed_unpaid(event: dict[str, Any]) -> Outcome:
+    session = event["data"]["object"]
+    order = _order_for_session(session)
+    if order is None:
+        return Outcome(StripeEventStatus.IGNORED, "not one of our orders")
+    if order.status != "pending":
+        return Outcome(StripeEventStatus.PROCESSED, f"order already {order.status}", order)
+    order_cancel(order_id=order.pk, actor=f"webhook {event['id']}", reason=event["type"])
+    return Outcome(StripeEventStatus.PROCESSED, "order cancelled, port released", order)
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any]], Outcome]] = {
+    "checkout.session.completed": _on_session_paid,
+    "checkout.session.async_payment_succeeded": _on_session_paid,
+    "checkout.session.async_payment_failed": _on_session_closed_unpaid,
+    "checkout.session.expired": _on_session_closed_unpaid,
+}
+
+
+def stripe_event_process(*, event: dict[str, Any]) -> EventResult:
+    """Store and handle one verified event. Raises if a handler fails (the view answers 500
+    so Stripe retries); the failure is recorded and the next delivery processes it again."""
+    try:
+        with transaction.atomic():
+            row, created = StripeEvent.objects.select_for_update().get_or_create(
+                event_id=event["id"], defaults=_row_fields(event, StripeEventStatus.FAILED)
+            )
+            if not created and row.status != StripeEventStatus.FAILED:
+                return EventResult(duplicate=True, status=row.status)
+            handler = HANDLERS.get(event["type"])
+            outcome = handler(event) if handler else Outcome(StripeEventStatus.IGNORED, "not handled")
+            row.status = outcome.status
+            row.error = ""
+            row.order = outcome.order
+            row.save(update_fields=["status", "error", "order"])
+            return EventResult(duplicate=False, status=outcome.status, note=outcome.note)
+    except Exception as exc:
+        logger.exception("Stripe event %s (%s) failed", event.get("id"), event.get("type"))
+        # Outside the rolled-back transaction: the failure stays visible to operators.
+        StripeEvent.objects.update_or_create(
+            event_id=event["id"],
+            defaults={**_row_fields(event, StripeEventStatus.FAILED), "error": repr(exc)[:2000]},
+        )
+        raise
+
+
+def _row_fields(event: dict[str, Any], status: StripeEventStatus) -> dict[str, Any]:
+    obj = (event.get("data") or {}).get("object") or {}
+    created = event.get("created")
+    return {
+        "type": str(event.get("type", ""))[:100],
+        "livemode": bool(event.get("livemode")),
+        "api_version": str(event.get("api_version") or "")[:64],
+        "object_id": str(obj.get("id") or "")[:255],
+        "stripe_created": datetime.fromtimestamp(created, tz=UTC) if created else None,
+        "payload": event,
+        "status": status,
+    }

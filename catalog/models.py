@@ -1,0 +1,189 @@
+"""What we sell (games, plans) and where it can run (regions, nodes, allocations).
+
+Eggs, nodes and allocations are copies of the panel's, refreshed by `manage.py panel_sync`, so
+checkout and provisioning read capacity and egg configuration locally instead of asking the
+panel for each order.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from core.models import TimeStampedModel
+
+
+class Egg(TimeStampedModel):
+    """A panel egg: image, startup command and variables with their validation rules."""
+
+    ptero_egg_id = models.PositiveIntegerField(unique=True)
+    ptero_nest_id = models.PositiveIntegerField()
+    name = models.CharField(max_length=191)
+    docker_image = models.CharField(max_length=191, help_text="Image used for new servers.")
+    docker_images = models.JSONField(default=dict, blank=True)
+    startup = models.TextField()
+    # [{"name", "description", "env_variable", "default_value", "user_viewable",
+    #   "user_editable", "rules"}], as the panel returns them with include=variables.
+    variables = models.JSONField(default=list, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["ptero_nest_id", "ptero_egg_id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (egg {self.ptero_egg_id})"
+
+    def variable(self, env_variable: str) -> dict | None:
+        return next((v for v in self.variables if v.get("env_variable") == env_variable), None)
+
+
+class Game(TimeStampedModel):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Plan(TimeStampedModel):
+    """A sellable size of a game. Limits are the panel's units: MiB, percent of a core."""
+
+    game = models.ForeignKey(Game, on_delete=models.PROTECT, related_name="plans")
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    # The column keeps the seed's name and holds the panel's egg id.
+    egg = models.ForeignKey(
+        Egg,
+        on_delete=models.PROTECT,
+        to_field="ptero_egg_id",
+        db_column="ptero_egg_id",
+        related_name="plans",
+    )
+    stripe_price_id = models.CharField(max_length=191, blank=True)
+    price_cents = models.PositiveIntegerField(help_text="Shown to customers; Stripe charges the price.")
+    currency = models.CharField(max_length=3, default="usd")
+    memory = models.PositiveIntegerField(help_text="MiB; 0 = unlimited")
+    swap = models.IntegerField(default=0, help_text="MiB; -1 = unlimited, 0 = none")
+    disk = models.PositiveIntegerField(help_text="MiB; 0 = unlimited")
+    io = models.PositiveIntegerField(default=500, help_text="block IO weight, 10-1000")
+    cpu = models.PositiveIntegerField(default=100, help_text="percent of one core; 0 = unlimited")
+    threads = models.CharField(max_length=191, blank=True, help_text="e.g. 0-1,3; blank = any")
+    databases = models.PositiveIntegerField(default=0)
+    allocations = models.PositiveIntegerField(default=0, help_text="extra ports the owner may add")
+    backups = models.PositiveIntegerField(default=0)
+    oom_disabled = models.BooleanField(default=True)
+    start_on_completion = models.BooleanField(default=True)
+    # Fixed egg-variable values for this plan (env name -> value), over the egg's defaults.
+    environment = models.JSONField(default=dict, blank=True)
+    # Egg variables the customer may choose at checkout (env names, e.g. MINECRAFT_VERSION).
+    customer_variables = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "plans"
+        ordering = ["game", "sort_order", "price_cents"]
+
+    def __str__(self) -> str:
+        return f"{self.game.name} {self.name}"
+
+
+class Region(TimeStampedModel):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    ptero_location_id = models.PositiveIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    sort_order = models.PositiveIntegerField(default=0)
+    nodes = models.ManyToManyField("Node", through="RegionNodeMap", related_name="regions")
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Node(TimeStampedModel):
+    """A panel node and its capacity as the panel counts it (synced)."""
+
+    ptero_node_id = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=100)
+    fqdn = models.CharField(max_length=191, blank=True)
+    ptero_location_id = models.PositiveIntegerField(null=True, blank=True)
+    public = models.BooleanField(default=True)
+    maintenance_mode = models.BooleanField(default=False)
+    memory = models.PositiveIntegerField(default=0)
+    memory_overallocate = models.IntegerField(default=0)
+    disk = models.PositiveIntegerField(default=0)
+    disk_overallocate = models.IntegerField(default=0)
+    # Sums of the limits of every server on the node, from the panel at `synced_at`.
+    allocated_memory = models.PositiveIntegerField(default=0)
+    allocated_disk = models.PositiveIntegerField(default=0)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["ptero_node_id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (node {self.ptero_node_id})"
+
+    @staticmethod
+    def _ceiling(size: int, overallocate: int) -> float:
+        # The panel's own formula (FindViableNodesService): -1 is not special, it means 99 %.
+        return size * (1 + overallocate / 100)
+
+    @property
+    def memory_ceiling(self) -> float:
+        return self._ceiling(self.memory, self.memory_overallocate)
+
+    @property
+    def disk_ceiling(self) -> float:
+        return self._ceiling(self.disk, self.disk_overallocate)
+
+
+class RegionNodeMap(models.Model):
+    """Which nodes serve a region (the seed's `region_node_map`)."""
+
+    region = models.ForeignKey(Region, on_delete=models.CASCADE)
+    node = models.ForeignKey(Node, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "region_node_map"
+        constraints = [
+            models.UniqueConstraint(fields=["region", "node"], name="region_node_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} -> {self.node}"
+
+
+class Allocation(models.Model):
+    """An IP:port on a node (synced). `assigned` is the panel's view; a reservation by an
+    order is the order's `allocation` (unique), so two checkouts never hold the same port."""
+
+    ptero_allocation_id = models.PositiveIntegerField(unique=True)
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="allocation_set")
+    ip = models.CharField(max_length=45)
+    alias = models.CharField(max_length=191, blank=True)
+    port = models.PositiveIntegerField()
+    assigned = models.BooleanField(default=False)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["node", "ip", "port"]
+        constraints = [
+            models.UniqueConstraint(fields=["node", "ip", "port"], name="allocation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def address(self) -> str:
+        return f"{self.alias or self.ip}:{self.port}"

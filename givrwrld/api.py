@@ -1,0 +1,40 @@
+"""The JSON API (Django Ninja): one router per app, mounted under /api/."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from billing.api import router as billing_router
+from core.errors import ServiceError
+from provisioning.api import router as provisioning_router
+from storefront.api import router as storefront_router
+
+api = NinjaAPI(title="GIVRwrld provisioning", version="1", urls_namespace="api")
+api.add_router("/", billing_router)
+api.add_router("/", provisioning_router)
+api.add_router("/", storefront_router)
+
+
+@api.exception_handler(ServiceError)
+def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": exc.message, "code": exc.code}, status=exc.status
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": "Authentication required.", "code": "unauthenticated"}, status=401
+    )
+
+
+@api.exception_handler(ValidationError)
+def invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"detail": "Invalid request.", "code": "invalid", "errors": exc.errors},
+        status=422,
+    )

@@ -1,0 +1,155 @@
+"""Settings, read from the environment (and from `.env`, which `make run` writes once).
+
+Every variable is listed in `.env.example`. Production runs with DEBUG off, MySQL/MariaDB,
+real Stripe keys and a real panel; the embedded default is SQLite and the two sandboxes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from dotenv import load_dotenv
+
+from core.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+# `.env` never overrides a variable that is already set; the test settings skip it entirely so a
+# developer's demo configuration never leaks into a test run.
+if not env_bool("GIVRWRLD_SKIP_DOTENV", False):
+    load_dotenv(BASE_DIR / ".env", override=False)
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY") or ("insecure-dev-only-key" if DEBUG else "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "core",
+    "accounts",
+    "catalog",
+    "billing",
+    "provisioning",
+    "panel",
+    "storefront",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "givrwrld.urls"
+WSGI_APPLICATION = "givrwrld.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'givrwrld.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web and worker are separate processes on one file: wait for the lock instead of failing,
+    # take the write lock at BEGIN (no upgrade deadlocks), and let readers run beside a writer.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    DATABASES["default"]["OPTIONS"] = {
+        "charset": "utf8mb4",
+        "isolation_level": "read committed",
+    }
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "home"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# Background work: the Django Tasks API with the database backend (`manage.py db_worker`).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- Product configuration -------------------------------------------------------------------
+API_URL = env_str("API_URL", "http://127.0.0.1:3001").rstrip("/")
+AES_KEY = env_str("AES_KEY")
+INTERNAL_API_TOKEN = env_str("INTERNAL_API_TOKEN")
+ALERT_URLS = env_list("ALERT_URLS", [])
+
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Only for the offline demo and tests: where the Stripe sandbox listens. Empty = real Stripe.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE").rstrip("/")
+# A sandbox URL is refused while DEBUG is off unless the operator asks for it explicitly.
+SANDBOX_ALLOWED = env_bool("SANDBOX_ALLOWED", False)
+STRIPE_TIMEOUT_SECONDS = env_float("STRIPE_TIMEOUT_SECONDS", 20.0)
+# How long a Checkout Session (and the port reserved for it) lives: Stripe allows 30 min-24 h.
+CHECKOUT_EXPIRES_SECONDS = env_int("CHECKOUT_EXPIRES_SECONDS", 3600)
+
+# Panel servers and users carry external ids derived from our ids; the prefix keeps two
+# installations that share one panel from claiming each other's servers.
+PANEL_EXTERNAL_ID_PREFIX = env_str("PANEL_EXTERNAL_ID_PREFIX", "givrwrld")
+PANEL_TIMEOUT_SECONDS = env_float("PANEL_TIMEOUT_SECONDS", 15.0)
+PANEL_CREATE_TIMEOUT_SECONDS = env_float("PANEL_CREATE_TIMEOUT_SECONDS", 60.0)
+
+# Provisioning retries (retryable panel errors only: connection, timeout, 5xx, 429).
+PROVISION_MAX_ATTEMPTS = env_int("PROVISION_MAX_ATTEMPTS", 6)
+PROVISION_BACKOFF_BASE_SECONDS = env_float("PROVISION_BACKOFF_BASE_SECONDS", 5.0)
+PROVISION_BACKOFF_MAX_SECONDS = env_float("PROVISION_BACKOFF_MAX_SECONDS", 300.0)
+# A worker that holds an order in 'provisioning' longer than this is presumed dead.
+PROVISION_LEASE_SECONDS = env_int("PROVISION_LEASE_SECONDS", 300)
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "billing@localhost")

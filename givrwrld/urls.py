@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from billing.views import stripe_webhook
+from givrwrld.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    # A plain view, not Ninja: the signature is checked over the raw body. Exact URL, no
+    # trailing slash, because Stripe treats the redirect APPEND_SLASH would send as a failure.
+    path("api/stripe/webhook", stripe_webhook, name="stripe-webhook"),
+    path("api/", api.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("storefront.urls")),
+]

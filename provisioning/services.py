@@ -1,0 +1,378 @@
+"""Paid order -> panel server, exactly once.
+
+`order_provision` is what the worker runs for an order. It claims the order (a lease, so a
+second worker leaves it alone), makes sure the customer has a panel user, creates the server
+with the port reserved at checkout and an external_id derived from the order, and records the
+server's ids. After any outcome it cannot be sure of (timeout, dropped connection, 5xx) it
+looks the server up by external_id before trying again, and a 422 "external id has already
+been taken" means the server exists: adopt it. So a retry never makes a second server.
+
+Retryable panel errors (connection, timeout, 5xx, 429) are retried with exponential backoff and
+jitter, honouring Retry-After. Terminal ones (422, 400, 403...) stop at once: the order goes to
+'error' with the panel's message and an operator is alerted.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import Order, OrderStatus
+from billing.transitions import InvalidTransition, order_note, order_transition
+from catalog.services import allocation_mark_taken, allocation_reserve
+from catalog.variables import environment_for
+from core.alerts import alert_send
+from panel.client import PanelClient
+from panel.errors import (
+    PanelError,
+    PanelNotFoundError,
+    PanelRetryableError,
+    PanelValidationError,
+)
+from panel.types import FeatureLimits, PanelServer, ServerCreateSpec, ServerLimits
+from provisioning.models import AttemptOutcome, ProvisioningAttempt
+from provisioning.panel_users import panel_user_ensure
+
+logger = logging.getLogger(__name__)
+
+WORKER_ACTOR = "worker"
+_ALLOCATION_SWAPS = 3
+
+
+class ProvisioningFailed(Exception):
+    """A terminal problem on our side (e.g. no port left): no retry will fix it."""
+
+    def __init__(self, message: str, *, step: str):
+        super().__init__(message)
+        self.step = step
+
+
+@dataclass
+class _Progress:
+    """What the attempt is doing, for the attempt row and the error message."""
+
+    step: str = "claim"
+    panel_call: str = ""
+
+
+def provisioning_enqueue(*, order_id: int, delay_seconds: float = 0) -> None:
+    """Queue provisioning once the current transaction commits (never for uncommitted rows)."""
+    from provisioning.tasks import provision_order
+
+    task = provision_order
+    if delay_seconds > 0:
+        task = provision_order.using(run_after=timezone.now() + timedelta(seconds=delay_seconds))
+    transaction.on_commit(partial(task.enqueue, order_id=order_id))
+
+
+def order_claim(*, order_id: int, actor: str = WORKER_ACTOR) -> Order | None:
+    """Take the order for this worker: 'paid' -> 'provisioning', or resume a 'provisioning'
+    order whose lease is free or expired. None if there is nothing to do (already done, or
+    another worker holds it)."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.PROVISION_LEASE_SECONDS)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        if order is None:
+            return None
+        if order.status == OrderStatus.PROVISIONING:
+            if order.lease_until is not None and order.lease_until > now:
+                return None
+            order.lease_until = lease
+            order.provisioning_attempts += 1
+            order.save(update_fields=["lease_until", "provisioning_attempts", "updated_at"])
+            return order
+        if order.status != OrderStatus.PAID:
+            return None
+        return order_transition(
+            order_id=order_id,
+            allowed_from=(OrderStatus.PAID,),
+            to=OrderStatus.PROVISIONING,
+            actor=actor,
+            reason="worker claimed the order",
+            updates={"lease_until": lease, "provisioning_attempts": order.provisioning_attempts + 1},
+        ).order
+
+
+def order_provision(*, order_id: int, client: PanelClient | None = None) -> str:
+    """Run one provisioning attempt for the order. Returns the order's status afterwards."""
+    order = order_claim(order_id=order_id)
+    if order is None:
+        status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
+        return status or "missing"
+    attempt = ProvisioningAttempt.objects.create(order=order, number=order.attempts.count() + 1)
+    progress = _Progress()
+    own_client = client is None
+    try:
+        if client is None:
+            client = PanelClient.from_settings()
+        server = _provision(order=order, client=client, progress=progress)
+        _order_mark_provisioned(order=order, server=server)
+        _attempt_close(attempt, AttemptOutcome.SUCCEEDED, progress)
+        return OrderStatus.PROVISIONED
+    except PanelRetryableError as exc:
+        return _retry_or_fail(order=order, attempt=attempt, progress=progress, exc=exc)
+    except (PanelError, ProvisioningFailed) as exc:
+        if isinstance(exc, ProvisioningFailed):
+            progress.step = exc.step
+        _fail(order=order, attempt=attempt, progress=progress, message=_describe(exc, progress))
+        return OrderStatus.ERROR
+    except Exception as exc:  # a bug or a broken configuration: stop loudly, never silently
+        logger.exception("Provisioning order #%s crashed", order_id)
+        _fail(
+            order=order,
+            attempt=attempt,
+            progress=progress,
+            message=f"Internal error at step '{progress.step}': {exc.__class__.__name__}: {exc}",
+        )
+        return OrderStatus.ERROR
+    finally:
+        if own_client and client is not None:
+            client.close()
+
+
+def _provision(*, order: Order, client: PanelClient, progress: _Progress) -> PanelServer:
+    order = Order.objects.select_related("plan__egg", "user", "allocation__node").get(pk=order.pk)
+    external_id = order.panel_external_id
+
+    if order.provisioning_attempts > 1:
+        # A previous attempt may have created the server before dying: look before creating.
+        progress.step, progress.panel_call = "lookup", "GET /servers/external/{external_id}"
+        existing = client.server_get_by_external_id(external_id=external_id)
+        if existing is not None:
+            return existing
+
+    progress.step, progress.panel_call = "panel_user", "users"
+    panel_user_id = panel_user_ensure(client=client, user_id=order.user_id)
+
+    progress.step, progress.panel_call = "configuration", ""
+    plan, egg = order.plan, order.plan.egg
+    environment = environment_for(egg=egg, plan=plan, chosen=order.variables)
+
+    for _ in range(_ALLOCATION_SWAPS):
+        allocation_id = _allocation_for(order=order, progress=progress)
+        spec = ServerCreateSpec(
+            name=order.server_name,
+            user_id=panel_user_id,
+            egg_id=egg.ptero_egg_id,
+            docker_image=egg.docker_image,
+            startup=egg.startup,
+            environment=environment,
+            limits=ServerLimits(
+                memory=plan.memory,
+                swap=plan.swap,
+                disk=plan.disk,
+                io=plan.io,
+                cpu=plan.cpu,
+                threads=plan.threads or None,
+                oom_disabled=plan.oom_disabled,
+            ),
+            feature_limits=FeatureLimits(
+                databases=plan.databases, allocations=plan.allocations, backups=plan.backups
+            ),
+            external_id=external_id,
+            allocation_id=allocation_id,
+            start_on_completion=plan.start_on_completion,
+        )
+        progress.step, progress.panel_call = "create_server", "POST /servers"
+        try:
+            return client.server_create(spec)
+        except PanelValidationError as exc:
+            if exc.has("external_id", "unique"):
+                # The server exists already (our earlier attempt): adopt it.
+                progress.step = "adopt"
+                adopted = client.server_get_by_external_id(external_id=external_id)
+                if adopted is not None:
+                    return adopted
+                raise
+            if exc.has("allocation.default") and len(exc.errors) == 1:
+                # The port was taken in the panel behind our back: take another one.
+                allocation_mark_taken(allocation_id=order.allocation.pk)  # type: ignore[union-attr]
+                _allocation_swap(order=order)
+                continue
+            raise
+        except PanelRetryableError as exc:
+            if exc.outcome_unknown:
+                # The create may have happened: find out before anyone tries again.
+                progress.step = "lookup_after_unclear_create"
+                try:
+                    adopted = client.server_get_by_external_id(external_id=external_id)
+                except PanelError:
+                    raise exc from None
+                if adopted is not None:
+                    return adopted
+            raise
+    raise ProvisioningFailed(
+        "The panel refused every port we reserved; run panel_sync and retry.", step="allocation"
+    )
+
+
+def _allocation_for(*, order: Order, progress: _Progress) -> int:
+    progress.step = "allocation"
+    if order.allocation is None:
+        _allocation_swap(order=order)
+    assert order.allocation is not None
+    return order.allocation.ptero_allocation_id
+
+
+def _allocation_swap(*, order: Order) -> None:
+    """Give the order a new free port in its region (the old one is gone or was released)."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        allocation = allocation_reserve(region=order.region, plan=order.plan)
+        if allocation is None:
+            raise ProvisioningFailed(
+                f"No free port left in region {order.region.name} for this plan: add "
+                "allocations to its nodes in the panel, run panel_sync, then retry.",
+                step="allocation",
+            )
+        locked.allocation = allocation
+        locked.save(update_fields=["allocation", "updated_at"])
+    order.allocation = allocation
+
+
+def _order_mark_provisioned(*, order: Order, server: PanelServer) -> None:
+    order.refresh_from_db()
+    address = order.allocation.address if order.allocation else ""
+    primary = server.primary_allocation
+    if primary is not None:
+        address = f"{primary.alias or primary.ip}:{primary.port}"
+    order_transition(
+        order_id=order.pk,
+        allowed_from=(OrderStatus.PROVISIONING,),
+        to=OrderStatus.PROVISIONED,
+        actor=WORKER_ACTOR,
+        reason=f"panel server {server.id} ({server.identifier})",
+        updates={
+            "ptero_server_id": server.id,
+            "ptero_identifier": server.identifier,
+            "server_address": address,
+            "provisioned_at": timezone.now(),
+            "lease_until": None,
+            "error_message": "",
+        },
+    )
+
+
+def backoff_seconds(*, attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, never sooner than the panel's Retry-After."""
+    base = settings.PROVISION_BACKOFF_BASE_SECONDS
+    ceiling = min(settings.PROVISION_BACKOFF_MAX_SECONDS, base * (2 ** max(0, attempt - 1)))
+    delay = random.uniform(ceiling / 2, ceiling) if ceiling > 0 else 0.0
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def _retry_or_fail(
+    *, order: Order, attempt: ProvisioningAttempt, progress: _Progress, exc: PanelRetryableError
+) -> str:
+    message = _describe(exc, progress)
+    tries = order.provisioning_attempts  # since the order was paid or last retried by hand
+    if tries >= settings.PROVISION_MAX_ATTEMPTS:
+        _fail(
+            order=order,
+            attempt=attempt,
+            progress=progress,
+            message=f"Gave up after {tries} attempts. Last error: {message}",
+            exc=exc,
+        )
+        return OrderStatus.ERROR
+    delay = backoff_seconds(attempt=tries, retry_after=exc.retry_after)
+    _attempt_close(attempt, AttemptOutcome.RETRYING, progress, error=message, exc=exc)
+    with transaction.atomic():
+        # Release the lease: the order stays 'provisioning' and the next try resumes it.
+        Order.objects.filter(pk=order.pk).update(lease_until=None, error_message=message)
+        order_note(
+            order=order, actor=WORKER_ACTOR, reason=f"retry in {delay:.1f}s after: {message}"
+        )
+        provisioning_enqueue(order_id=order.pk, delay_seconds=delay)
+    return OrderStatus.PROVISIONING
+
+
+def _fail(
+    *,
+    order: Order,
+    attempt: ProvisioningAttempt,
+    progress: _Progress,
+    message: str,
+    exc: Exception | None = None,
+) -> None:
+    _attempt_close(attempt, AttemptOutcome.FAILED, progress, error=message, exc=exc)
+    try:
+        order_transition(
+            order_id=order.pk,
+            allowed_from=(OrderStatus.PROVISIONING,),
+            to=OrderStatus.ERROR,
+            actor=WORKER_ACTOR,
+            reason=message,
+            updates={"error_message": message, "lease_until": None},
+        )
+    except InvalidTransition:
+        logger.warning("Order #%s left 'provisioning' meanwhile; not marking error", order.pk)
+        return
+    logger.error("Order #%s provisioning failed at %s: %s", order.pk, progress.step, message)
+    alert_send(
+        title=f"Order #{order.pk}: provisioning failed",
+        body=f"Step: {progress.step}\nPanel call: {progress.panel_call or '-'}\n{message}\n"
+        "Fix the cause, then retry the order from the admin.",
+    )
+
+
+def _attempt_close(
+    attempt: ProvisioningAttempt,
+    outcome: AttemptOutcome,
+    progress: _Progress,
+    *,
+    error: str = "",
+    exc: Exception | None = None,
+) -> None:
+    attempt.outcome = outcome
+    attempt.step = progress.step
+    attempt.panel_call = progress.panel_call
+    attempt.error = error
+    attempt.panel_status = getattr(exc, "status", None)
+    attempt.finished_at = timezone.now()
+    attempt.save()
+
+
+def _describe(exc: Exception, progress: _Progress) -> str:
+    if isinstance(exc, PanelValidationError):
+        details = "; ".join(f"{e.source_field}: {e.detail}" for e in exc.errors)
+        return f"The panel refused the request ({progress.panel_call}): {details}"
+    if isinstance(exc, PanelNotFoundError):
+        return f"The panel has no such resource ({progress.panel_call}): {exc}"
+    if isinstance(exc, PanelRetryableError):
+        return f"The panel could not be reached or failed ({progress.panel_call}): {exc}"
+    return str(exc)
+
+
+def order_retry(*, order_id: int, actor: str) -> Order:
+    """Operator (or the internal API) asks for another go: 'error' -> 'paid', queued.
+    A 'paid' order is just queued again (harmless: the claim lets one worker in)."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status == OrderStatus.ERROR:
+            order = order_transition(
+                order_id=order_id,
+                allowed_from=(OrderStatus.ERROR,),
+                to=OrderStatus.PAID,
+                actor=actor,
+                reason="retry requested",
+                updates={"error_message": "", "provisioning_attempts": 0},
+            ).order
+        elif order.status != OrderStatus.PAID:
+            raise InvalidTransition(
+                f"Order #{order_id} is '{order.status}'; only paid or failed orders can be "
+                "provisioned.",
+                code="invalid_status",
+            )
+        provisioning_enqueue(order_id=order_id)
+        return order

@@ -1,0 +1,12 @@
+"""Tasks are thin: load by id, call the service."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from provisioning.services import order_provision
+
+
+@task()
+def provision_order(order_id: int) -> str:
+    return order_provision(order_id=order_id)

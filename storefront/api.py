@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.security import django_auth
+
+from billing.models import Order
+from core.errors import NotFound
+from storefront.selectors import order_for_customer, orders_for_customer, panel_link
+
+router = Router(tags=["servers"])
+
+
+class ServerOut(Schema):
+    order_id: int
+    status: str
+    server_name: str
+    game: str
+    plan: str
+    region: str
+    address: str | None
+    panel_url: str | None
+    error_message: str | None
+    created_at: datetime
+
+
+def _out(order: Order) -> ServerOut:
+    return ServerOut(
+        order_id=order.pk,
+        status=order.status,
+        server_name=order.server_name,
+        game=order.plan.game.name,
+        plan=order.plan.name,
+        region=order.region.name,
+        address=order.server_address or None,
+        panel_url=panel_link(order) or None,
+        # Only the customer-safe summary; operators see the panel's detail in the admin.
+        error_message=(
+            "Setting up your server failed; our team has been alerted."
+            if order.status == "error"
+            else None
+        ),
+        created_at=order.created_at,
+    )
+
+
+@router.get("/servers", auth=django_auth, response=list[ServerOut])
+def servers(request: HttpRequest) -> list[ServerOut]:
+    return [_out(o) for o in orders_for_customer(user_id=request.user.pk)]
+
+
+@router.get("/servers/{order_id}", auth=django_auth, response={200: ServerOut, 404: dict})
+def server(request: HttpRequest, order_id: int) -> ServerOut:
+    order = order_for_customer(user_id=request.user.pk, order_id=order_id)
+    if order is None:  # someone else's order looks exactly like a missing one
+        raise NotFound("No such server.")
+    return _out(order)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from storefront import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("buy/<slug:plan_slug>", views.buy, name="buy"),
+    path("dashboard", views.dashboard, name="dashboard"),
+    path("orders/<int:order_id>", views.order_detail, name="order"),
+    path("orders/<int:order_id>/cancel", views.order_cancelled, name="order-cancelled"),
+]
