@@ -1,0 +1,1093 @@
+"""The sandbox's state and the operations behind the HTTP API, the Pay page and the admin API."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import objects
+from .errors import SandboxError, StripeApiError, invalid, missing, no_such, unknown_parameter
+from .signing import signature_header
+
+DeliverCallback = Callable[[str, str], int]
+
+# Wire parameters accepted by POST /v1/checkout/sessions (stripe-python 16.1
+# SessionCreateParams minus the request options).  Unknown names are rejected as Stripe does.
+SESSION_CREATE_PARAMS = frozenset(
+    {
+        "adaptive_pricing",
+        "after_expiration",
+        "allow_promotion_codes",
+        "allowed_payment_method_types",
+        "automatic_tax",
+        "billing_address_collection",
+        "branding_settings",
+        "cancel_url",
+        "client_reference_id",
+        "consent_collection",
+        "currency",
+        "custom_fields",
+        "custom_text",
+        "customer",
+        "customer_account",
+        "customer_creation",
+        "customer_email",
+        "customer_update",
+        "discounts",
+        "excluded_payment_method_types",
+        "expand",
+        "expires_at",
+        "integration_identifier",
+        "invoice_creation",
+        "line_items",
+        "locale",
+        "managed_payments",
+        "metadata",
+        "mode",
+        "name_collection",
+        "optional_items",
+        "origin_context",
+        "payment_intent_data",
+        "payment_method_collection",
+        "payment_method_configuration",
+        "payment_method_data",
+        "payment_method_options",
+        "payment_method_types",
+        "permissions",
+        "phone_number_collection",
+        "redirect_on_completion",
+        "return_url",
+        "saved_payment_method_options",
+        "setup_intent_data",
+        "shipping_address_collection",
+        "shipping_options",
+        "submit_type",
+        "subscription_data",
+        "success_url",
+        "tax_id_collection",
+        "ui_mode",
+        "wallet_options",
+    }
+)
+LINE_ITEM_PARAMS = frozenset(
+    {"adjustable_quantity", "metadata", "price", "price_data", "quantity", "tax_rates"}
+)
+MIN_EXPIRY = 30 * 60
+MAX_EXPIRY = 24 * 60 * 60
+IDEMPOTENCY_TTL = 24 * 60 * 60
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# Per-type object stores, persisted as-is.  A later issue adds "subscriptions", "invoices",
+# "refunds", "disputes", ... here (plus a factory in objects.py).
+STORE_NAMES = (
+    "products",
+    "prices",
+    "sessions",
+    "session_line_items",
+    "session_params",
+    "customers",
+    "payment_intents",
+    "charges",
+)
+KNOB_DEFAULTS: dict[str, Any] = {
+    "webhooks_enabled": True,
+    "error_rate": 0.0,
+    "fail_next": 0,
+    "emit_payment_events": False,
+}
+
+
+def as_str(value: Any) -> str:
+    """Undo the decoder's bool coercion for parameters that are strings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, str):
+        raise TypeError
+    return value
+
+
+def as_int(value: Any, param: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    raise invalid(param, f"Invalid integer: {value}", code="parameter_invalid_integer")
+
+
+def check_metadata(value: Any, param: str = "metadata") -> dict[str, str]:
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise invalid(param, "Invalid object")
+    if len(value) > 50:
+        raise invalid(param, "Metadata can have up to 50 keys, but you passed in more than 50.")
+    out: dict[str, str] = {}
+    for key, raw in value.items():
+        if not isinstance(raw, (str, bool)):
+            raise invalid(f"{param}[{key}]", "Metadata values must be strings.")
+        text = as_str(raw)
+        if len(key) > 40:
+            raise invalid(
+                f"{param}[{key}]",
+                f"Metadata keys can have up to 40 characters, but you passed in a key that "
+                f"is {len(key)} characters. Invalid key: '{key}'.",
+            )
+        if len(text) > 500:
+            raise invalid(
+                f"{param}[{key}]",
+                f"Metadata values can have up to 500 characters, but you passed in a value "
+                f"that is {len(text)} characters. Invalid value: '{text[:40]}...'.",
+            )
+        if text != "":  # an empty string unsets the key
+            out[key] = text
+    return out
+
+
+def _check_url(params: dict[str, Any], name: str) -> str | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    url = as_str(raw)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise invalid(name, "Not a valid URL", code="url_invalid")
+    return url
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Stripe treats redirects as failed deliveries; so does the sandbox."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+class StripeSandbox:
+    """A small stateful stand-in for the Stripe API and the hosted Checkout page."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "sk_test_sandbox",
+        webhook_secret: str,
+        webhook_url: str | None = None,
+        deliver: DeliverCallback | None = None,
+        public_url: str | None = None,
+        prices: list[dict[str, Any]] | None = None,
+        clock: Callable[[], float] | None = None,
+        state_path: str | None = None,
+    ) -> None:
+        if not webhook_secret:
+            raise ValueError("webhook_secret is required (e.g. 'whsec_...')")
+        self.api_key = api_key
+        self.webhook_secret = webhook_secret
+        self.webhook_url = webhook_url
+        self.deliver_callback = deliver
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.clock: Callable[[], float] = clock or time.time
+        self.state_path = state_path
+        self.lock = threading.RLock()
+
+        self.products: dict[str, dict[str, Any]] = {}
+        self.prices: dict[str, dict[str, Any]] = {}
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.session_line_items: dict[str, list[dict[str, Any]]] = {}
+        # create-time parameters that are not on the session object (payment_intent_data, ...)
+        self.session_params: dict[str, dict[str, Any]] = {}
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.payment_intents: dict[str, dict[str, Any]] = {}
+        self.charges: dict[str, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.deliveries: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, str]] = []
+        self.idempotency: dict[str, dict[str, Any]] = {}
+        self.knobs: dict[str, Any] = dict(KNOB_DEFAULTS)
+
+        self._served_url: str | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+        if state_path and os.path.exists(state_path):
+            self._load()
+        for spec in prices or []:
+            if spec.get("id") not in self.prices:
+                self.add_price_spec(spec)
+
+        from .wsgi import SandboxApp
+
+        self.app = SandboxApp(self)
+
+    # --- knobs ---------------------------------------------------------------------------
+
+    @property
+    def webhooks_enabled(self) -> bool:
+        return bool(self.knobs["webhooks_enabled"])
+
+    @webhooks_enabled.setter
+    def webhooks_enabled(self, value: bool) -> None:
+        self.set_knobs({"webhooks_enabled": value})
+
+    @property
+    def error_rate(self) -> float:
+        return float(self.knobs["error_rate"])
+
+    @error_rate.setter
+    def error_rate(self, value: float) -> None:
+        self.set_knobs({"error_rate": value})
+
+    def set_knobs(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Validate and apply knob changes; raises ``ValueError`` on bad names/values."""
+        clean: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in KNOB_DEFAULTS:
+                raise ValueError(f"unknown knob {name!r} (known: {', '.join(KNOB_DEFAULTS)})")
+            if name in ("webhooks_enabled", "emit_payment_events"):
+                if not isinstance(value, bool):
+                    raise ValueError(f"{name} must be true or false")
+            elif name == "error_rate":
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError("error_rate must be a number between 0 and 1")
+                if not 0 <= value <= 1:
+                    raise ValueError("error_rate must be a number between 0 and 1")
+                value = float(value)
+            elif name == "fail_next":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError("fail_next must be a non-negative integer")
+            clean[name] = value
+        with self.lock:
+            self.knobs.update(clean)
+            self._save()
+            return dict(self.knobs)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or self._served_url or "http://127.0.0.1:12111"
+
+    @property
+    def has_endpoint(self) -> bool:
+        return bool(self.webhook_url or self.deliver_callback)
+
+    def find_object(self, object_id: str) -> dict[str, Any] | None:
+        for store in (
+            self.sessions,
+            self.payment_intents,
+            self.customers,
+            self.charges,
+            self.prices,
+            self.products,
+        ):
+            if object_id in store:
+                return store[object_id]
+        return None
+
+    # --- catalogue -----------------------------------------------------------------------
+
+    def add_price(
+        self,
+        id: str | None = None,
+        *,
+        unit_amount: int,
+        currency: str = "usd",
+        product_name: str,
+        recurring_interval: str | None = None,
+        lookup_key: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Add a Price (and its Product, reused by name). Returns the Price object."""
+        if recurring_interval not in (None, "day", "week", "month", "year"):
+            raise ValueError("recurring_interval must be day, week, month, year or None")
+        with self.lock:
+            now = self.now()
+            prod = next((p for p in self.products.values() if p["name"] == product_name), None)
+            if prod is None:
+                prod = objects.product(now=now, name=product_name)
+                self.products[prod["id"]] = prod
+            price = objects.price(
+                now=now,
+                product_id=prod["id"],
+                unit_amount=int(unit_amount),
+                currency=currency,
+                recurring_interval=recurring_interval,
+                price_id=id,
+                lookup_key=lookup_key,
+                metadata=metadata,
+            )
+            self.prices[price["id"]] = price
+            if prod["default_price"] is None:
+                prod["default_price"] = price["id"]
+            self._save()
+            return copy.deepcopy(price)
+
+    def add_price_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Seed format: ``{"id", "unit_amount", "currency", "product_name", "recurring"}``.
+
+        ``recurring`` may be ``None``, ``"month"`` or ``{"interval": "month"}``;
+        ``recurring_interval``, ``product`` (a name) and ``product_data.name`` are accepted
+        as aliases.
+        """
+        recurring = spec.get("recurring", spec.get("recurring_interval"))
+        if isinstance(recurring, dict):
+            recurring = recurring.get("interval")
+        name = (
+            spec.get("product_name")
+            or spec.get("product")
+            or (spec.get("product_data") or {}).get("name")
+        )
+        if not name:
+            raise ValueError(f"price spec needs product_name: {spec!r}")
+        return self.add_price(
+            spec.get("id"),
+            unit_amount=int(spec["unit_amount"]),
+            currency=spec.get("currency", "usd"),
+            product_name=str(name),
+            recurring_interval=recurring,
+            lookup_key=spec.get("lookup_key"),
+            metadata=spec.get("metadata"),
+        )
+
+    def create_price_from_params(self, p: dict[str, Any]) -> dict[str, Any]:
+        """POST /v1/prices (minimal): unit_amount, currency, product|product_data[name]."""
+        allowed = {
+            "unit_amount",
+            "currency",
+            "product",
+            "product_data",
+            "recurring",
+            "nickname",
+            "lookup_key",
+            "metadata",
+            "expand",
+        }
+        for key in p:
+            if key not in allowed:
+                raise unknown_parameter(key)
+        if "currency" not in p:
+            raise missing("currency")
+        if "unit_amount" not in p:
+            raise missing("unit_amount")
+        amount = as_int(p["unit_amount"], "unit_amount")
+        if amount < 0:
+            raise invalid("unit_amount", "This value must be greater than or equal to 0.")
+        recurring = p.get("recurring") or None
+        interval = None
+        if recurring is not None:
+            if not isinstance(recurring, dict) or "interval" not in recurring:
+                raise missing("recurring[interval]")
+            interval = as_str(recurring["interval"])
+            if interval not in ("day", "week", "month", "year"):
+                raise invalid(
+                    "recurring[interval]",
+                    "Invalid recurring[interval]: must be one of day, week, month, or year",
+                )
+        with self.lock:
+            if "product" in p:
+                prod_id = as_str(p["product"])
+                if prod_id not in self.products:
+                    raise no_such("product", prod_id, param="product")
+                name = self.products[prod_id]["name"]
+            elif isinstance(p.get("product_data"), dict) and p["product_data"].get("name"):
+                name = as_str(p["product_data"]["name"])
+                prod = objects.product(now=self.now(), name=name)
+                self.products[prod["id"]] = prod
+            else:
+                raise missing("product")
+            price = self.add_price(
+                unit_amount=amount,
+                currency=as_str(p["currency"]).lower(),
+                product_name=name,
+                recurring_interval=interval,
+                lookup_key=as_str(p["lookup_key"]) if p.get("lookup_key") else None,
+                metadata=check_metadata(p.get("metadata")),
+            )
+            if p.get("nickname"):
+                self.prices[price["id"]]["nickname"] = as_str(p["nickname"])
+                price["nickname"] = as_str(p["nickname"])
+            return price
+
+    # --- checkout sessions ---------------------------------------------------------------
+
+    def create_session(
+        self,
+        p: dict[str, Any],
+        *,
+        base_url: str | None = None,
+    ) -> dict[str, Any]:
+        """Validate ``POST /v1/checkout/sessions`` parameters and store a new open session."""
+        for key in p:
+            if key not in SESSION_CREATE_PARAMS:
+                raise unknown_parameter(key)
+        mode = p.get("mode")
+        if mode in (None, ""):
+            raise missing("mode")
+        mode = as_str(mode)
+        if mode not in ("payment", "subscription", "setup"):
+            raise invalid("mode", "Invalid mode: must be one of payment, setup, or subscription")
+        ui_mode = as_str(p.get("ui_mode", "hosted_page"))
+        if ui_mode != "hosted_page":
+            raise invalid(
+                "ui_mode",
+                f"The Stripe sandbox only implements ui_mode=hosted_page (got {ui_mode!r}).",
+            )
+        success_url = _check_url(p, "success_url")
+        if success_url is None:
+            raise missing("success_url")
+        cancel_url = _check_url(p, "cancel_url")
+
+        with self.lock:
+            self._sweep()
+            now = self.now()
+            customer_id = as_str(p["customer"]) if p.get("customer") else None
+            customer_email = as_str(p["customer_email"]) if p.get("customer_email") else None
+            if customer_id and customer_email:
+                raise StripeApiError(
+                    400,
+                    "You may only specify one of these parameters: customer, customer_email.",
+                )
+            if customer_id and customer_id not in self.customers:
+                raise no_such("customer", customer_id, param="customer")
+            if customer_email and not _EMAIL_RE.match(customer_email):
+                raise invalid(
+                    "customer_email",
+                    f"Invalid email address: {customer_email}",
+                    code="email_invalid",
+                )
+            customer_creation = p.get("customer_creation")
+            if customer_creation is not None:
+                customer_creation = as_str(customer_creation)
+                if mode == "subscription":
+                    raise invalid(
+                        "customer_creation",
+                        "`customer_creation` can only be used in `payment` and `setup` mode.",
+                    )
+                if customer_creation not in ("always", "if_required"):
+                    raise invalid(
+                        "customer_creation",
+                        "Invalid customer_creation: must be one of always or if_required",
+                    )
+            if "payment_intent_data" in p and mode != "payment":
+                raise invalid(
+                    "payment_intent_data",
+                    f"You can not pass `payment_intent_data` in `{mode}` mode.",
+                )
+            if "subscription_data" in p and mode != "subscription":
+                raise invalid(
+                    "subscription_data",
+                    f"You can not pass `subscription_data` in `{mode}` mode.",
+                )
+
+            items, currency = self._build_line_items(p.get("line_items"), mode, now)
+
+            expires_at = now + MAX_EXPIRY
+            if p.get("expires_at") not in (None, ""):
+                expires_at = as_int(p["expires_at"], "expires_at")
+                if expires_at < now + MIN_EXPIRY:
+                    raise invalid(
+                        "expires_at",
+                        "The `expires_at` timestamp must be at least 30 minutes from "
+                        "Checkout Session creation.",
+                    )
+                if expires_at > now + MAX_EXPIRY:
+                    raise invalid(
+                        "expires_at",
+                        "The `expires_at` timestamp must be less than 24 hours from "
+                        "Checkout Session creation.",
+                    )
+            metadata = check_metadata(p.get("metadata"))
+            client_reference_id = None
+            if p.get("client_reference_id") not in (None, ""):
+                client_reference_id = as_str(p["client_reference_id"])
+                if len(client_reference_id) > 200:
+                    raise invalid(
+                        "client_reference_id",
+                        "Invalid client_reference_id: must be at most 200 characters",
+                    )
+            pi_data = p.get("payment_intent_data") or {}
+            sub_data = p.get("subscription_data") or {}
+            extras = {
+                "payment_intent_data": {
+                    "metadata": check_metadata(
+                        pi_data.get("metadata"), "payment_intent_data[metadata]"
+                    ),
+                    "description": pi_data.get("description"),
+                },
+                "subscription_data": {
+                    "metadata": check_metadata(
+                        sub_data.get("metadata"), "subscription_data[metadata]"
+                    ),
+                },
+            }
+            total = sum(i["amount_total"] for i in items) if items else None
+            session_id = objects.new_id("cs_test")
+            base = (self.public_url or base_url or self.base_url).rstrip("/")
+            apc = p.get("allow_promotion_codes")
+            session = objects.checkout_session(
+                now=now,
+                session_id=session_id,
+                mode=mode,
+                url=f"{base}/pay/{session_id}",
+                expires_at=expires_at,
+                currency=currency,
+                amount_subtotal=total,
+                amount_total=total,
+                success_url=success_url,
+                cancel_url=cancel_url,
+                client_reference_id=client_reference_id,
+                customer=customer_id,
+                customer_email=customer_email,
+                customer_creation=customer_creation,
+                metadata=metadata,
+                allow_promotion_codes=apc if isinstance(apc, bool) else None,
+                billing_address_collection=as_str(p["billing_address_collection"])
+                if p.get("billing_address_collection")
+                else None,
+                locale=as_str(p["locale"]) if p.get("locale") else None,
+                submit_type=as_str(p["submit_type"]) if p.get("submit_type") else None,
+                payment_method_types=[as_str(t) for t in p["payment_method_types"]]
+                if isinstance(p.get("payment_method_types"), list)
+                else None,
+            )
+            self.sessions[session_id] = session
+            self.session_line_items[session_id] = items
+            self.session_params[session_id] = extras
+            self._save()
+            return copy.deepcopy(session)
+
+    def _build_line_items(
+        self, raw: Any, mode: str, now: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        if mode == "setup":
+            if raw:
+                raise invalid("line_items", "You cannot pass `line_items` in `setup` mode.")
+            return [], None
+        if not raw:
+            raise missing("line_items")
+        if not isinstance(raw, list):
+            raise invalid("line_items", "Invalid array")
+        if len(raw) > 100:
+            raise invalid("line_items", "You can only pass up to 100 line items.")
+        items: list[dict[str, Any]] = []
+        currencies: set[str] = set()
+        any_recurring = False
+        for i, entry in enumerate(raw):
+            param = f"line_items[{i}]"
+            if not isinstance(entry, dict):
+                raise invalid(param, "Invalid object")
+            for key in entry:
+                if key not in LINE_ITEM_PARAMS:
+                    raise unknown_parameter(f"{param}[{key}]")
+            if entry.get("price"):
+                price_id = as_str(entry["price"])
+                price = self.prices.get(price_id)
+                if price is None:
+                    raise no_such("price", price_id, param=f"{param}[price]")
+                if not price["active"]:
+                    raise invalid(
+                        f"{param}[price]",
+                        f"The price specified ({price_id}) is inactive. This field only "
+                        "accepts active prices.",
+                    )
+            elif isinstance(entry.get("price_data"), dict):
+                price = self._inline_price(entry["price_data"], f"{param}[price_data]", now)
+            else:
+                raise invalid(
+                    param, f"You must specify either `price` or `price_data` in `{param}`."
+                )
+            if entry.get("quantity") in (None, ""):
+                raise invalid(
+                    f"{param}[quantity]", f"Quantity is required. Add `quantity` to `{param}`"
+                )
+            quantity = as_int(entry["quantity"], f"{param}[quantity]")
+            if quantity < 1:
+                raise invalid(
+                    f"{param}[quantity]", "This value must be greater than or equal to 1."
+                )
+            if price["recurring"]:
+                any_recurring = True
+                if mode == "payment":
+                    raise invalid(
+                        f"{param}[price]",
+                        "You specified `payment` mode but passed a recurring price. Either "
+                        "switch to `subscription` mode or use only one-time prices.",
+                    )
+            currencies.add(price["currency"])
+            name = self.products.get(price["product"], {}).get("name", price["product"])
+            items.append(
+                objects.line_item(
+                    price_obj=copy.deepcopy(price), quantity=quantity, description=name
+                )
+            )
+        if mode == "subscription" and not any_recurring:
+            raise invalid(
+                "line_items",
+                "You must provide at least one recurring price in `subscription` mode when "
+                "using prices.",
+            )
+        if len(currencies) > 1:
+            raise invalid(
+                "line_items",
+                "Checkout does not support multiple prices with different currencies.",
+            )
+        return items, currencies.pop()
+
+    def _inline_price(self, data: dict[str, Any], param: str, now: int) -> dict[str, Any]:
+        if not data.get("currency"):
+            raise missing(f"{param}[currency]")
+        if data.get("unit_amount") in (None, ""):
+            raise missing(f"{param}[unit_amount]")
+        amount = as_int(data["unit_amount"], f"{param}[unit_amount]")
+        if data.get("product"):
+            prod_id = as_str(data["product"])
+            if prod_id not in self.products:
+                raise no_such("product", prod_id, param=f"{param}[product]")
+        elif isinstance(data.get("product_data"), dict) and data["product_data"].get("name"):
+            prod = objects.product(now=now, name=as_str(data["product_data"]["name"]))
+            self.products[prod["id"]] = prod
+            prod_id = prod["id"]
+        else:
+            raise missing(f"{param}[product_data]")
+        recurring = data.get("recurring")
+        interval = as_str(recurring["interval"]) if isinstance(recurring, dict) else None
+        price = objects.price(
+            now=now,
+            product_id=prod_id,
+            unit_amount=amount,
+            currency=as_str(data["currency"]),
+            recurring_interval=interval,
+        )
+        price["active"] = False  # inline prices are archived, as on Stripe
+        self.prices[price["id"]] = price
+        return price
+
+    def get_session(self, session_id: str) -> dict[str, Any]:
+        with self.lock:
+            self._sweep()
+            session = self.sessions.get(session_id)
+            if session is None:
+                raise no_such("checkout.session", session_id)
+            return copy.deepcopy(session)
+
+    def line_items_for(self, session_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return copy.deepcopy(self.session_line_items.get(session_id, []))
+
+    def complete_session(
+        self,
+        session_id: str,
+        *,
+        deliver: bool = True,
+        payment_status: str = "paid",
+        email: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """What the Pay button does. Returns the ``checkout.session.completed`` event.
+
+        Payment mode creates a PaymentIntent (+ a succeeded Charge when ``paid``); a Customer
+        is created in subscription mode or with ``customer_creation=always`` (otherwise the
+        buyer is a guest: ``customer`` stays null and ``customer_details`` holds the email).
+        ``payment_status="unpaid"`` simulates a delayed payment method (PI ``processing``).
+        """
+        if payment_status not in ("paid", "unpaid", "no_payment_required"):
+            raise ValueError("payment_status must be paid, unpaid or no_payment_required")
+        extra_events: list[dict[str, Any]] = []
+        with self.lock:
+            self._sweep()
+            session = self.sessions.get(session_id)
+            if session is None:
+                raise SandboxError(f"No such checkout.session: '{session_id}'")
+            if session["status"] != "open":
+                raise SandboxError(
+                    f"Checkout session {session_id} is {session['status']}, not open"
+                )
+            now = self.now()
+            mode = session["mode"]
+            if mode == "setup":
+                payment_status = "no_payment_required"
+            email = email or session["customer_email"]
+            customer_id = session["customer"]
+            if customer_id:
+                email = email or self.customers[customer_id]["email"]
+            email = email or "buyer@example.com"
+            name = name or "Test Buyer"
+            if customer_id is None and (
+                mode == "subscription" or session["customer_creation"] == "always"
+            ):
+                cust = objects.customer(now=now, email=email, name=name)
+                self.customers[cust["id"]] = cust
+                customer_id = cust["id"]
+                session["customer"] = customer_id
+                extra_events.append(self._event("customer.created", cust))
+            if mode == "payment":
+                extras = self.session_params.get(session_id, {}).get("payment_intent_data", {})
+                pi = objects.payment_intent(
+                    now=now,
+                    amount=session["amount_total"] or 0,
+                    currency=session["currency"] or "usd",
+                    customer=customer_id,
+                    metadata=extras.get("metadata"),
+                    description=extras.get("description"),
+                )
+                pi["payment_method"] = objects.new_id("pm")
+                extra_events.append(self._event("payment_intent.created", pi))
+                if payment_status == "paid":
+                    ch = objects.charge(
+                        now=now,
+                        amount=pi["amount"],
+                        currency=pi["currency"],
+                        customer=customer_id,
+                        payment_intent_id=pi["id"],
+                        payment_method_id=pi["payment_method"],
+                        email=email,
+                        name=name,
+                        metadata=pi["metadata"],
+                        receipt_base_url=self.base_url,
+                    )
+                    self.charges[ch["id"]] = ch
+                    pi["latest_charge"] = ch["id"]
+                    extra_events.append(self._event("charge.succeeded", ch))
+                    extra_events.append(self._event("payment_intent.succeeded", pi))
+                else:
+                    pi["status"] = "processing"
+                    pi["amount_received"] = 0
+                    pi["processing"] = {"type": "card"}
+                    extra_events.append(self._event("payment_intent.processing", pi))
+                self.payment_intents[pi["id"]] = pi
+                session["payment_intent"] = pi["id"]
+            session["status"] = "complete"
+            session["payment_status"] = payment_status
+            session["url"] = None
+            session["customer_details"] = objects.customer_details(email=email, name=name)
+            session["collected_information"] = {
+                "business_name": None,
+                "individual_name": None,
+                "shipping_details": None,
+            }
+            if not self.knobs["emit_payment_events"]:
+                extra_events = []
+            for ev in extra_events:
+                self.events.append(ev)
+            completed = self._record_event("checkout.session.completed", session)
+        if deliver:
+            for ev in extra_events:
+                self.deliver(ev)
+            self.deliver(completed)
+        return completed
+
+    def expire_session(
+        self,
+        session_id: str,
+        *,
+        deliver: bool = True,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Expire an open session (``POST .../expire``). Returns ``checkout.session.expired``."""
+        with self.lock:
+            self._sweep()
+            session = self.sessions.get(session_id)
+            if session is None:
+                raise SandboxError(f"No such checkout.session: '{session_id}'")
+            if session["status"] != "open":
+                raise SandboxError(
+                    f'Only Checkout Sessions with a status in ["open"] can be expired. '
+                    f'This Checkout Session has a status of "{session["status"]}".'
+                )
+            event = self._expire_locked(session, request_id, idempotency_key)
+        if deliver:
+            self.deliver(event)
+        return event
+
+    def _expire_locked(
+        self,
+        session: dict[str, Any],
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        session["status"] = "expired"
+        session["url"] = None
+        if session["mode"] == "payment":
+            session["after_expiration"] = None
+        return self._record_event(
+            "checkout.session.expired",
+            session,
+            request_id=request_id,
+            idempotency_key=idempotency_key,
+        )
+
+    def sweep_expired(self, *, deliver: bool = True) -> list[dict[str, Any]]:
+        """Expire open sessions whose ``expires_at`` has passed (by the injected clock).
+
+        Emits (and, unless ``deliver=False``, delivers) one ``checkout.session.expired`` per
+        session. Returns the new events.
+        """
+        with self.lock:
+            now = self.now()
+            due = [
+                s
+                for s in self.sessions.values()
+                if s["status"] == "open" and s["expires_at"] <= now
+            ]
+            events = [self._expire_locked(s) for s in due]
+        if deliver:
+            for ev in events:
+                self.deliver(ev)
+        return events
+
+    def _sweep(self) -> None:
+        """Sweep from inside other operations (lock possibly held): deliver in the background
+        so a request never blocks on the webhook receiver while holding the state lock."""
+        events = self.sweep_expired(deliver=False)
+        if events:
+            threading.Thread(target=lambda: [self.deliver(e) for e in events], daemon=True).start()
+
+    # --- events and webhooks -------------------------------------------------------------
+
+    def _event(
+        self,
+        type: str,
+        data_object: dict[str, Any],
+        *,
+        previous_attributes: dict[str, Any] | None = None,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        return objects.event(
+            now=self.now(),
+            type=type,
+            data_object=copy.deepcopy(data_object),
+            previous_attributes=copy.deepcopy(previous_attributes),
+            request_id=request_id,
+            idempotency_key=idempotency_key,
+            pending_webhooks=1 if self.has_endpoint else 0,
+        )
+
+    def _record_event(self, type: str, data_object: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        with self.lock:
+            ev = self._event(type, data_object, **kw)
+            self.events.append(ev)
+            self._save()
+            return ev
+
+    def make_event(
+        self,
+        type: str,
+        data_object: dict[str, Any],
+        *,
+        previous_attributes: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Build, record (``events`` / ``GET /v1/events``) and return an event envelope."""
+        return self._record_event(type, data_object, previous_attributes=previous_attributes)
+
+    def get_event(self, event_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            for ev in self.events:
+                if ev["id"] == event_id:
+                    return ev
+        return None
+
+    def delivery_succeeded(self, event_id: str) -> bool:
+        with self.lock:
+            return any(d["event_id"] == event_id and d["ok"] for d in self.deliveries)
+
+    def render_event(self, ev: dict[str, Any]) -> dict[str, Any]:
+        """The event as the API returns it now (``pending_webhooks`` is live)."""
+        out = copy.deepcopy(ev)
+        out["pending_webhooks"] = (
+            1 if self.has_endpoint and not self.delivery_succeeded(ev["id"]) else 0
+        )
+        return out
+
+    def sign(self, payload: str, *, timestamp: int | None = None, secret: str | None = None) -> str:
+        """A ``Stripe-Signature`` header value for ``payload``."""
+        ts = self.now() if timestamp is None else int(timestamp)
+        return signature_header(payload, ts, secret or self.webhook_secret)
+
+    def deliver(self, event: dict[str, Any]) -> int:
+        """Serialise once, sign, POST (or call ``deliver``); record the attempt.
+
+        Returns the receiver's HTTP status, ``0`` for a connection failure, or ``0`` without
+        recording anything when webhooks are disabled or no endpoint is configured.
+        """
+        if not self.webhooks_enabled or not self.has_endpoint:
+            return 0
+        body = json.dumps(event, indent=2)
+        timestamp = self.now()
+        header = self.sign(body, timestamp=timestamp)
+        started = time.monotonic()
+        error: str | None = None
+        if self.deliver_callback is not None:
+            target = "callback"
+            status = int(self.deliver_callback(body, header))
+        else:
+            target = str(self.webhook_url)
+            status, error = self._post(target, body, header)
+        record = {
+            "id": "whdel_" + objects.rand(24),
+            "event_id": event["id"],
+            "type": event["type"],
+            "url": target,
+            "status": status,
+            "ok": 200 <= status < 300,
+            "error": error,
+            "created": timestamp,
+            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            "signature": header,
+            "payload": body,
+        }
+        with self.lock:
+            self.deliveries.append(record)
+            self._save()
+        return status
+
+    @staticmethod
+    def _post(url: str, body: str, header: str) -> tuple[int, str | None]:
+        if urlsplit(url).scheme not in ("http", "https"):
+            return 0, f"unsupported webhook URL {url!r}"
+        req = urllib.request.Request(  # noqa: S310 - scheme checked above
+            url,
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "Stripe-Signature": header,
+                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                "Cache-Control": "no-cache",
+            },
+        )
+        try:
+            with _OPENER.open(req, timeout=10) as resp:
+                return int(resp.status), None
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), None if exc.code < 300 else f"HTTP {exc.code}"
+        except (urllib.error.URLError, OSError) as exc:
+            return 0, str(exc)
+
+    def redeliver(self, event_id: str) -> int:
+        event = self.get_event(event_id)
+        if event is None:
+            raise SandboxError(f"No such event: '{event_id}'")
+        return self.deliver(event)
+
+    def redeliver_failed(self) -> dict[str, int]:
+        """Re-send every event that has not been delivered successfully yet (Stripe's retries)."""
+        with self.lock:
+            todo = [e for e in self.events if not self.delivery_succeeded(e["id"])]
+        return {e["id"]: self.deliver(e) for e in todo}
+
+    # --- idempotency ---------------------------------------------------------------------
+
+    def idempotency_lookup(self, key: str) -> dict[str, Any] | None:
+        with self.lock:
+            now = self.now()
+            for k in [k for k, v in self.idempotency.items() if v["at"] + IDEMPOTENCY_TTL < now]:
+                del self.idempotency[k]
+            return self.idempotency.get(key)
+
+    def idempotency_store(self, key: str, record: dict[str, Any]) -> None:
+        with self.lock:
+            self.idempotency[key] = {**record, "at": self.now()}
+            self._save()
+
+    # --- lists ---------------------------------------------------------------------------
+
+    def list_sessions(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.lock:
+            self._sweep()
+            out = list(reversed(self.sessions.values()))
+        for name in ("payment_intent", "status", "customer", "subscription"):
+            if filters.get(name):
+                out = [s for s in out if s.get(name) == filters[name]]
+        return copy.deepcopy(out)
+
+    def events_newest_first(self) -> Iterable[dict[str, Any]]:
+        with self.lock:
+            return list(reversed(self.events))
+
+    # --- persistence ---------------------------------------------------------------------
+
+    def _snapshot(self) -> dict[str, Any]:
+        data: dict[str, Any] = {name: getattr(self, name) for name in STORE_NAMES}
+        data.update(
+            events=self.events,
+            deliveries=self.deliveries,
+            idempotency=self.idempotency,
+            knobs=self.knobs,
+        )
+        return data
+
+    def _save(self) -> None:
+        if not self.state_path:
+            return
+        directory = os.path.dirname(os.path.abspath(self.state_path))
+        fd, tmp = tempfile.mkstemp(prefix=".stripe-sandbox-", dir=directory)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(self._snapshot(), fh)
+        os.replace(tmp, self.state_path)
+
+    def _load(self) -> None:
+        assert self.state_path is not None
+        with open(self.state_path) as fh:
+            data = json.load(fh)
+        for name in STORE_NAMES:
+            getattr(self, name).update(data.get(name, {}))
+        self.events.extend(data.get("events", []))
+        self.deliveries.extend(data.get("deliveries", []))
+        self.idempotency.update(data.get("idempotency", {}))
+        self.knobs.update({k: v for k, v in data.get("knobs", {}).items() if k in KNOB_DEFAULTS})
+
+    # --- server --------------------------------------------------------------------------
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve the WSGI app from a daemon thread; returns the base URL."""
+        from .wsgi import make_server
+
+        if self._server is not None:
+            raise SandboxError("already serving")
+        server = make_server(host, port, self.app)
+        bound_port = server.server_address[1]
+        url_host = f"[{host}]" if ":" in host else host
+        self._served_url = f"http://{url_host}:{bound_port}"
+        if self.public_url is None:
+            self.public_url = self._served_url
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="stripe-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self._served_url
+
+    @property
+    def url(self) -> str | None:
+        return self._served_url
+
+    def shutdown(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> StripeSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()

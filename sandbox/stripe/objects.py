@@ -1,0 +1,520 @@
+"""Factories for Stripe objects.
+
+Every factory returns a plain dict with *all* the fields of the matching example in
+``shared/data/stripe/*.json`` (Stripe's published API fixtures, ``stripe/openapi``
+``fixtures3.json``, MIT licence, Copyright (c) Stripe), with realistic values for a test-mode
+hosted Checkout payment instead of the fixtures' random placeholders.  Time always comes in as
+``now`` (from the sandbox's injected clock), never from ``time.time()``.
+
+New resource types (subscription, invoice, refund, dispute, ...) get one more factory here
+and one more per-type dict in :class:`sandbox.stripe.state.State`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+
+API_VERSION = "2026-10-28.endive"
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def rand(n: int) -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(n))
+
+
+def new_id(prefix: str) -> str:
+    """Ids shaped like Stripe's (prefix + random base62 tail of the usual length)."""
+    tails = {
+        "cs_test": "a1" + rand(56),
+        "evt": "1" + rand(23),
+        "pi": "3" + rand(23),
+        "ch": "3" + rand(23),
+        "txn": "3" + rand(23),
+        "pm": "1" + rand(23),
+        "price": "1" + rand(23),
+        "li": "1" + rand(23),
+        "cus": rand(14),
+        "prod": rand(14),
+        "req": rand(14),
+    }
+    return f"{prefix}_{tails.get(prefix, rand(24))}"
+
+
+def list_object(data: list[dict[str, Any]], url: str, has_more: bool = False) -> dict[str, Any]:
+    return {"object": "list", "data": data, "has_more": has_more, "url": url}
+
+
+def _address() -> dict[str, Any]:
+    return {
+        "city": None,
+        "country": None,
+        "line1": None,
+        "line2": None,
+        "postal_code": None,
+        "state": None,
+    }
+
+
+# --- catalogue ---------------------------------------------------------------------------
+
+
+def product(*, now: int, name: str, product_id: str | None = None) -> dict[str, Any]:
+    return {
+        "id": product_id or new_id("prod"),
+        "object": "product",
+        "active": True,
+        "created": now,
+        "default_price": None,
+        "description": None,
+        "images": [],
+        "livemode": False,
+        "marketing_features": [],
+        "metadata": {},
+        "name": name,
+        "package_dimensions": None,
+        "shippable": None,
+        "statement_descriptor": None,
+        "tax_code": None,
+        "type": "service",
+        "unit_label": None,
+        "updated": now,
+        "url": None,
+    }
+
+
+def price(
+    *,
+    now: int,
+    product_id: str,
+    unit_amount: int,
+    currency: str = "usd",
+    recurring_interval: str | None = None,
+    interval_count: int = 1,
+    price_id: str | None = None,
+    nickname: str | None = None,
+    lookup_key: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    recurring = None
+    if recurring_interval:
+        recurring = {
+            "interval": recurring_interval,
+            "interval_count": interval_count,
+            "meter": None,
+            "trial_period_days": None,
+            "usage_type": "licensed",
+        }
+    return {
+        "active": True,
+        "billing_scheme": "per_unit",
+        "created": now,
+        "currency": currency.lower(),
+        "custom_unit_amount": None,
+        "id": price_id or new_id("price"),
+        "livemode": False,
+        "lookup_key": lookup_key,
+        "metadata": dict(metadata or {}),
+        "nickname": nickname,
+        "object": "price",
+        "product": product_id,
+        "recurring": recurring,
+        "tax_behavior": "unspecified",
+        "tiers_mode": None,
+        "transform_quantity": None,
+        "type": "recurring" if recurring else "one_time",
+        "unit_amount": unit_amount,
+        "unit_amount_decimal": str(unit_amount),
+    }
+
+
+def line_item(*, price_obj: dict[str, Any], quantity: int, description: str) -> dict[str, Any]:
+    amount = int(price_obj["unit_amount"]) * quantity
+    return {
+        "id": new_id("li"),
+        "object": "item",
+        "adjustable_quantity": None,
+        "amount_discount": 0,
+        "amount_subtotal": amount,
+        "amount_tax": 0,
+        "amount_total": amount,
+        "currency": price_obj["currency"],
+        "description": description,
+        "metadata": {},
+        "price": price_obj,
+        "quantity": quantity,
+    }
+
+
+# --- checkout ----------------------------------------------------------------------------
+
+
+def checkout_session(
+    *,
+    now: int,
+    session_id: str,
+    mode: str,
+    url: str,
+    expires_at: int,
+    currency: str | None,
+    amount_subtotal: int | None,
+    amount_total: int | None,
+    success_url: str | None,
+    cancel_url: str | None = None,
+    client_reference_id: str | None = None,
+    customer: str | None = None,
+    customer_email: str | None = None,
+    customer_creation: str | None = None,
+    metadata: dict[str, str] | None = None,
+    allow_promotion_codes: bool | None = None,
+    billing_address_collection: str | None = None,
+    locale: str | None = None,
+    submit_type: str | None = None,
+    payment_method_types: list[str] | None = None,
+) -> dict[str, Any]:
+    """An ``open``/``unpaid`` hosted Checkout Session as Stripe returns it from create."""
+    payment_mode = mode == "payment"
+    if customer_creation is None and payment_mode and customer is None:
+        customer_creation = "if_required"
+    return {
+        "adaptive_pricing": {"enabled": False},
+        "after_expiration": None,
+        "allow_promotion_codes": allow_promotion_codes,
+        "amount_subtotal": amount_subtotal,
+        "amount_total": amount_total,
+        "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
+        "billing_address_collection": billing_address_collection,
+        "cancel_url": cancel_url,
+        "client_reference_id": client_reference_id,
+        "client_secret": None,
+        "collected_information": None,
+        "consent": None,
+        "consent_collection": None,
+        "created": now,
+        "currency": currency,
+        "currency_conversion": None,
+        "custom_fields": [],
+        "custom_text": {
+            "after_submit": None,
+            "shipping_address": None,
+            "submit": None,
+            "terms_of_service_acceptance": None,
+        },
+        "customer": customer,
+        "customer_account": None,
+        "customer_creation": customer_creation,
+        "customer_details": None,
+        "customer_email": customer_email,
+        "discounts": [],
+        "expires_at": expires_at,
+        "id": session_id,
+        "integration_identifier": None,
+        "invoice": None,
+        "invoice_creation": {
+            "enabled": False,
+            "invoice_data": {
+                "account_tax_ids": None,
+                "custom_fields": None,
+                "description": None,
+                "footer": None,
+                "issuer": None,
+                "metadata": {},
+                "rendering_options": None,
+            },
+        }
+        if payment_mode
+        else None,
+        "livemode": False,
+        "locale": locale,
+        "managed_payments": {"enabled": False},
+        "metadata": dict(metadata or {}),
+        "mode": mode,
+        "object": "checkout.session",
+        "origin_context": None,
+        "payment_intent": None,
+        "payment_link": None,
+        "payment_method_collection": "if_required" if mode == "subscription" else None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
+        "payment_method_types": list(payment_method_types or ["card"]),
+        "payment_status": "no_payment_required" if mode == "setup" else "unpaid",
+        "permissions": None,
+        "phone_number_collection": {"enabled": False},
+        "recovered_from": None,
+        "saved_payment_method_options": {
+            "allow_redisplay_filters": ["always"],
+            "payment_method_remove": None,
+            "payment_method_save": None,
+        }
+        if customer
+        else None,
+        "setup_intent": None,
+        "shipping_address_collection": None,
+        "shipping_cost": None,
+        "shipping_options": [],
+        "status": "open",
+        "submit_type": submit_type,
+        "subscription": None,
+        "success_url": success_url,
+        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+        "ui_mode": "hosted_page",
+        "url": url,
+        "wallet_options": None,
+    }
+
+
+def customer_details(*, email: str | None, name: str | None) -> dict[str, Any]:
+    return {
+        "address": {**_address(), "country": "US", "postal_code": "94103"},
+        "business_name": None,
+        "email": email,
+        "individual_name": None,
+        "name": name,
+        "phone": None,
+        "tax_exempt": "none",
+        "tax_ids": [],
+    }
+
+
+def customer(
+    *, now: int, email: str | None, name: str | None, customer_id: str | None = None
+) -> dict[str, Any]:
+    return {
+        "address": None,
+        "balance": 0,
+        "created": now,
+        "currency": None,
+        "default_source": None,
+        "delinquent": False,
+        "description": None,
+        "discount": None,
+        "email": email,
+        "id": customer_id or new_id("cus"),
+        "invoice_prefix": rand(8).upper(),
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": None,
+            "footer": None,
+            "rendering_options": None,
+        },
+        "livemode": False,
+        "metadata": {},
+        "name": name,
+        "next_invoice_sequence": 1,
+        "object": "customer",
+        "phone": None,
+        "preferred_locales": [],
+        "shipping": None,
+        "tax_exempt": "none",
+        "test_clock": None,
+    }
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+def payment_intent(
+    *,
+    now: int,
+    amount: int,
+    currency: str,
+    customer: str | None,
+    metadata: dict[str, str] | None,
+    description: str | None = None,
+    receipt_email: str | None = None,
+    pi_id: str | None = None,
+) -> dict[str, Any]:
+    """A PaymentIntent that Checkout created and confirmed (status ``succeeded``)."""
+    pid = pi_id or new_id("pi")
+    return {
+        "amount": amount,
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "amount_received": amount,
+        "application": None,
+        "application_fee_amount": None,
+        "automatic_payment_methods": None,
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": "automatic_async",
+        "client_secret": f"{pid}_secret_{rand(25)}",
+        "confirmation_method": "automatic",
+        "created": now,
+        "currency": currency,
+        "customer": customer,
+        "customer_account": None,
+        "description": description,
+        "excluded_payment_method_types": None,
+        "id": pid,
+        "last_payment_error": None,
+        "latest_charge": None,
+        "livemode": False,
+        "managed_payments": {"enabled": False},
+        "metadata": dict(metadata or {}),
+        "next_action": None,
+        "object": "payment_intent",
+        "on_behalf_of": None,
+        "payment_method": None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {
+            "card": {
+                "installments": None,
+                "mandate_options": None,
+                "network": None,
+                "request_three_d_secure": "automatic",
+            }
+        },
+        "payment_method_types": ["card"],
+        "processing": None,
+        "receipt_email": receipt_email,
+        "review": None,
+        "setup_future_usage": None,
+        "shipping": None,
+        "source": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "succeeded",
+        "transfer_data": None,
+        "transfer_group": None,
+    }
+
+
+def charge(
+    *,
+    now: int,
+    amount: int,
+    currency: str,
+    customer: str | None,
+    payment_intent_id: str,
+    payment_method_id: str,
+    email: str | None,
+    name: str | None,
+    metadata: dict[str, str] | None,
+    receipt_base_url: str,
+    charge_id: str | None = None,
+) -> dict[str, Any]:
+    """A succeeded card charge (test card 4242 4242 4242 4242)."""
+    cid = charge_id or new_id("ch")
+    return {
+        "amount": amount,
+        "amount_captured": amount,
+        "amount_refunded": 0,
+        "application": None,
+        "application_fee": None,
+        "application_fee_amount": None,
+        "balance_transaction": new_id("txn"),
+        "billing_details": {
+            "address": {**_address(), "country": "US", "postal_code": "94103"},
+            "email": email,
+            "name": name,
+            "phone": None,
+            "tax_id": None,
+        },
+        "calculated_statement_descriptor": "GIVRWRLD",
+        "captured": True,
+        "created": now,
+        "currency": currency,
+        "customer": customer,
+        "description": None,
+        "disputed": False,
+        "failure_balance_transaction": None,
+        "failure_code": None,
+        "failure_message": None,
+        "fraud_details": {},
+        "id": cid,
+        "livemode": False,
+        "metadata": dict(metadata or {}),
+        "object": "charge",
+        "on_behalf_of": None,
+        "outcome": {
+            "advice_code": None,
+            "network_advice_code": None,
+            "network_decline_code": None,
+            "network_status": "approved_by_network",
+            "reason": None,
+            "risk_level": "normal",
+            "risk_score": 20,
+            "seller_message": "Payment complete.",
+            "type": "authorized",
+        },
+        "paid": True,
+        "payment_intent": payment_intent_id,
+        "payment_method": payment_method_id,
+        "payment_method_details": {
+            "card": {
+                "amount_authorized": amount,
+                "authorization_code": None,
+                "brand": "visa",
+                "checks": {
+                    "address_line1_check": None,
+                    "address_postal_code_check": "pass",
+                    "cvc_check": "pass",
+                },
+                "country": "US",
+                "exp_month": 12,
+                "exp_year": 2034,
+                "extended_authorization": {"status": "disabled"},
+                "fingerprint": rand(16),
+                "funding": "credit",
+                "incremental_authorization": {"status": "unavailable"},
+                "installments": None,
+                "last4": "4242",
+                "mandate": None,
+                "multicapture": {"status": "unavailable"},
+                "network": "visa",
+                "network_token": {"used": False},
+                "network_transaction_id": rand(15),
+                "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
+                "regulated_status": "unregulated",
+                "three_d_secure": None,
+                "transaction_link_id": None,
+                "wallet": None,
+            },
+            "type": "card",
+        },
+        "receipt_email": email,
+        "receipt_number": None,
+        "receipt_url": f"{receipt_base_url}/receipts/{cid}",
+        "refunded": False,
+        "refunds": list_object([], f"/v1/charges/{cid}/refunds"),
+        "review": None,
+        "shipping": None,
+        "source": None,
+        "source_transfer": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "succeeded",
+        "transfer_data": None,
+        "transfer_group": None,
+    }
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+def event(
+    *,
+    now: int,
+    type: str,
+    data_object: dict[str, Any],
+    previous_attributes: dict[str, Any] | None = None,
+    request_id: str | None = None,
+    idempotency_key: str | None = None,
+    pending_webhooks: int = 0,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"object": data_object}
+    if previous_attributes is not None:
+        data["previous_attributes"] = previous_attributes
+    return {
+        "api_version": API_VERSION,
+        "created": now,
+        "data": data,
+        "id": new_id("evt"),
+        "livemode": False,
+        "object": "event",
+        "pending_webhooks": pending_webhooks,
+        "request": {"id": request_id, "idempotency_key": idempotency_key},
+        "type": type,
+    }
