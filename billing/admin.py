@@ -23,7 +23,16 @@ class AttemptInline(admin.TabularInline):
     model = ProvisioningAttempt
     extra = 0
     can_delete = False
-    readonly_fields = ["number", "outcome", "step", "panel_call", "panel_status", "error", "started_at", "finished_at"]
+    readonly_fields = [
+        "number",
+        "outcome",
+        "step",
+        "panel_call",
+        "panel_status",
+        "error",
+        "started_at",
+        "finished_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -31,13 +40,33 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["id", "user", "plan", "region", "status", "server_address", "ptero_server_id", "created_at"]
+    list_display = [
+        "id",
+        "user",
+        "plan",
+        "region",
+        "status",
+        "server_address",
+        "ptero_server_id",
+        "created_at",
+    ]
     list_filter = ["status", "region", "plan"]
     search_fields = ["id", "user__email", "stripe_session_id", "ptero_identifier"]
     readonly_fields = [
-        "status", "stripe_session_id", "stripe_customer_id", "stripe_payment_intent_id",
-        "ptero_server_id", "ptero_identifier", "server_address", "error_message", "paid_at",
-        "provisioned_at", "provisioning_attempts", "lease_until", "created_at", "updated_at",
+        "status",
+        "stripe_session_id",
+        "stripe_customer_id",
+        "stripe_payment_intent_id",
+        "ptero_server_id",
+        "ptero_identifier",
+        "server_address",
+        "error_message",
+        "paid_at",
+        "provisioned_at",
+        "provisioning_attempts",
+        "lease_until",
+        "created_at",
+        "updated_at",
     ]
     inlines = [OrderEventInline, AttemptInline]
     actions = ["retry_provisioning"]

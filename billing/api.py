@@ -30,8 +30,15 @@ class ErrorOut(Schema):
 @router.post(
     "/checkout/session",
     auth=django_auth,
-    response={201: CheckoutOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
-              502: ErrorOut, 503: ErrorOut},
+    response={
+        201: CheckoutOut,
+        400: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+        502: ErrorOut,
+        503: ErrorOut,
+    },
 )
 def checkout_session(request: HttpRequest, payload: CheckoutIn) -> tuple[int, CheckoutOut]:
     result = checkout_session_create(

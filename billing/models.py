@@ -30,7 +30,9 @@ class OrderStatus(models.TextChoices):
 
 
 class Order(TimeStampedModel):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
     plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="orders")
     region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="orders")
     server_name = models.CharField(max_length=191)

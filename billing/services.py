@@ -64,6 +64,7 @@ def _order_create_with_reservation(
     for a server that cannot be placed)."""
     tried: tuple[int, ...] = ()
     for _ in range(_RESERVE_TRIES):
+        candidate_id = 0
         try:
             with transaction.atomic():
                 allocation = allocation_reserve(region=region, plan=plan, exclude_ids=tried)
@@ -73,6 +74,7 @@ def _order_create_with_reservation(
                         code="sold_out",
                         status=409,
                     )
+                candidate_id = allocation.pk
                 return Order.objects.create(
                     user=user,
                     plan=plan,
@@ -86,7 +88,7 @@ def _order_create_with_reservation(
                 )
         except IntegrityError:
             # Another checkout reserved the same port between our read and our write.
-            tried = (*tried, allocation.pk)
+            tried = (*tried, candidate_id)
     raise ServiceError(
         "Too many people are buying in this region right now. Please try again.",
         code="busy",
@@ -139,9 +141,7 @@ def _session_params(*, order: Order, plan: Plan, user: User) -> dict[str, Any]:
     }
 
 
-def order_mark_paid(
-    *, order_id: int, session: dict[str, Any], actor: str
-) -> TransitionResult:
+def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> TransitionResult:
     """Stripe says the order is paid. Idempotent: a paid (or later) order is left alone."""
     already = (
         OrderStatus.PAID,
@@ -162,7 +162,7 @@ def order_mark_paid(
             allowed_from=(OrderStatus.PENDING, OrderStatus.CANCELLED),
             to=OrderStatus.PAID,
             actor=actor,
-            reason=f"Checkout Session {session['id']} payment_status={session.get('payment_status')}",
+            reason=f"Checkout Session {session['id']} is {session.get('payment_status')}",
             updates={
                 "paid_at": timezone.now(),
                 "stripe_session_id": order.stripe_session_id or session["id"],

@@ -42,7 +42,9 @@ def _client(api_key: str, api_base: str, timeout: float) -> stripe.StripeClient:
 def client() -> stripe.StripeClient:
     if not settings.STRIPE_SECRET_KEY:
         raise ConfigurationError("STRIPE_SECRET_KEY is not set.")
-    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT_SECONDS)
+    return _client(
+        settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT_SECONDS
+    )
 
 
 def _call(what: str, fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:

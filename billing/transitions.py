@@ -66,5 +66,9 @@ def order_transition(
 def order_note(*, order: Order, actor: str, reason: str) -> None:
     """An audit row without a status change (e.g. a retry scheduled)."""
     OrderEvent.objects.create(
-        order=order, from_status=order.status, to_status=order.status, actor=actor[:191], reason=reason
+        order=order,
+        from_status=order.status,
+        to_status=order.status,
+        actor=actor[:191],
+        reason=reason,
     )

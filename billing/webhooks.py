@@ -101,7 +101,9 @@ def stripe_event_process(*, event: dict[str, Any]) -> EventResult:
             if not created and row.status != StripeEventStatus.FAILED:
                 return EventResult(duplicate=True, status=row.status)
             handler = HANDLERS.get(event["type"])
-            outcome = handler(event) if handler else Outcome(StripeEventStatus.IGNORED, "not handled")
+            outcome = (
+                handler(event) if handler else Outcome(StripeEventStatus.IGNORED, "not handled")
+            )
             row.status = outcome.status
             row.error = ""
             row.order = outcome.order

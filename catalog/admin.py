@@ -17,7 +17,16 @@ class GameAdmin(admin.ModelAdmin):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "slug", "egg", "stripe_price_id", "price_cents", "memory", "disk", "active"]
+    list_display = [
+        "__str__",
+        "slug",
+        "egg",
+        "stripe_price_id",
+        "price_cents",
+        "memory",
+        "disk",
+        "active",
+    ]
     list_filter = ["game", "active"]
     search_fields = ["name", "slug", "stripe_price_id"]
 
@@ -35,7 +44,15 @@ class RegionAdmin(admin.ModelAdmin):
 
 @admin.register(Node)
 class NodeAdmin(admin.ModelAdmin):
-    list_display = ["name", "ptero_node_id", "memory", "allocated_memory", "disk", "allocated_disk", "synced_at"]
+    list_display = [
+        "name",
+        "ptero_node_id",
+        "memory",
+        "allocated_memory",
+        "disk",
+        "allocated_disk",
+        "synced_at",
+    ]
     readonly_fields = ["synced_at"]
 
 

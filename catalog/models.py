@@ -65,7 +65,9 @@ class Plan(TimeStampedModel):
         related_name="plans",
     )
     stripe_price_id = models.CharField(max_length=191, blank=True)
-    price_cents = models.PositiveIntegerField(help_text="Shown to customers; Stripe charges the price.")
+    price_cents = models.PositiveIntegerField(
+        help_text="Shown to customers; Stripe charges the price."
+    )
     currency = models.CharField(max_length=3, default="usd")
     memory = models.PositiveIntegerField(help_text="MiB; 0 = unlimited")
     swap = models.IntegerField(default=0, help_text="MiB; -1 = unlimited, 0 = none")
@@ -99,7 +101,9 @@ class Region(TimeStampedModel):
     ptero_location_id = models.PositiveIntegerField(null=True, blank=True)
     active = models.BooleanField(default=True)
     sort_order = models.PositiveIntegerField(default=0)
-    nodes = models.ManyToManyField("Node", through="RegionNodeMap", related_name="regions")
+    nodes = models.ManyToManyField(  # type: ignore[var-annotated]
+        "Node", through="RegionNodeMap", related_name="regions"
+    )
 
     class Meta:
         ordering = ["sort_order", "name"]

@@ -49,9 +49,7 @@ def node_fits(*, node: Node, plan: Plan) -> bool:
     """The panel's deploy rule: committed + plan <= size x (1 + overallocate/100), memory and disk.
     Unlimited (0) plans add nothing, as in the panel."""
     memory, disk = node_committed(node=node)
-    return (
-        memory + plan.memory <= node.memory_ceiling and disk + plan.disk <= node.disk_ceiling
-    )
+    return memory + plan.memory <= node.memory_ceiling and disk + plan.disk <= node.disk_ceiling
 
 
 def free_allocations(*, node: Node) -> QuerySet[Allocation]:

@@ -8,7 +8,9 @@ from catalog.models import Allocation, Plan, Region
 from catalog.selectors import free_allocations, node_fits, region_nodes
 
 
-def allocation_reserve(*, region: Region, plan: Plan, exclude_ids: tuple[int, ...] = ()) -> Allocation | None:
+def allocation_reserve(
+    *, region: Region, plan: Plan, exclude_ids: tuple[int, ...] = ()
+) -> Allocation | None:
     """Pick a free allocation on a node of the region that can hold the plan, locked for the
     caller's transaction. The caller stores it on its order; the order's unique `allocation`
     column is what makes the reservation exclusive (IntegrityError = taken meanwhile).
@@ -36,3 +38,21 @@ def allocation_mark_taken(*, allocation_id: int) -> None:
     until the next sync says otherwise."""
     Allocation.objects.filter(pk=allocation_id).update(assigned=True)
 
+
+def catalog_load_demo() -> None:
+    """Create or update the demo games, plans and regions (catalog/demo.py). Eggs, nodes and
+    allocations must have been synced from the panel first."""
+    from catalog import demo
+    from catalog.models import Egg, Game
+
+    with transaction.atomic():
+        for spec in demo.REGIONS:
+            Region.objects.update_or_create(slug=spec["slug"], defaults=spec)
+        games = {}
+        for spec in demo.GAMES:
+            games[spec["slug"]], _ = Game.objects.update_or_create(slug=spec["slug"], defaults=spec)
+        for spec in demo.PLANS:
+            fields = dict(spec)
+            fields["game"] = games[fields["game"]]
+            fields["egg"] = Egg.objects.get(ptero_egg_id=fields["egg"])
+            Plan.objects.update_or_create(slug=fields.pop("slug"), defaults=fields)

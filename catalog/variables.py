@@ -9,6 +9,7 @@ rules before they pay, so a value the panel would refuse never reaches a paid or
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 from urllib.parse import urlparse
 
@@ -91,7 +92,9 @@ def rule_errors(value: str | None, rules: str, label: str) -> list[str]:
         elif name == "boolean" and value not in {"0", "1", "true", "false"}:
             message = f"The {label} field must be true or false."
         elif name == "alpha_dash" and not re.fullmatch(r"[\w-]+", value):
-            message = f"The {label} field must only contain letters, numbers, dashes, and underscores."
+            message = (
+                f"The {label} field must only contain letters, numbers, dashes, and underscores."
+            )
         elif name == "alpha_num" and not re.fullmatch(r"[^\W_]+", value):
             message = f"The {label} field must only contain letters and numbers."
         elif name == "url":
@@ -118,9 +121,9 @@ def rule_errors(value: str | None, rules: str, label: str) -> list[str]:
                 low, high = arg.split(",")
                 message = f"The {label} field must be between {low} and {high}{unit}."
         elif name == "digits_between":
-            low, high = (int(x) for x in arg.split(","))
-            if not (value.isdigit() and low <= len(value) <= high):
-                message = f"The {label} field must be between {low} and {high} digits."
+            min_digits, max_digits = (int(x) for x in arg.split(","))
+            if not (value.isdigit() and min_digits <= len(value) <= max_digits):
+                message = f"The {label} field must be between {min_digits} and {max_digits} digits."
         elif name == "digits" and not (value.isdigit() and len(value) == int(arg)):
             message = f"The {label} field must be {arg} digits."
         if message:
@@ -155,6 +158,14 @@ def environment_for(*, egg: Egg, plan: Plan, chosen: dict[str, str]) -> dict[str
     """The full variable map for the panel: every egg variable, as a string. The panel does NOT
     apply an egg's defaults to variables left out (it stores ""), so we always send all."""
     env = {v["env_variable"]: str(v.get("default_value") or "") for v in egg.variables}
-    env.update({k: str(v) for k, v in plan.environment.items()})
+    env.update({k: _plan_value(str(v)) for k, v in plan.environment.items()})
     env.update(chosen)
     return env
+
+
+RANDOM_PLACEHOLDER = "{random}"
+
+
+def _plan_value(value: str) -> str:
+    # "{random}" gives each server its own secret (e.g. an RCON password the egg requires).
+    return secrets.token_hex(12) if value == RANDOM_PLACEHOLDER else value

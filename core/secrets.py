@@ -16,7 +16,7 @@ def secret_get(name: str) -> str | None:
     row = Secret.objects.filter(name=name).first()
     if row is None:
         return None
-    return decrypt(row.ciphertext, associated_data=name)
+    return decrypt(bytes(row.ciphertext), associated_data=name)
 
 
 def secret_delete(*, name: str) -> bool:

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 
 from billing.views import stripe_webhook
@@ -15,3 +17,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("storefront.urls")),
 ]
+
+if settings.DEBUG:
+    # The demo serves admin CSS itself; production puts static files behind the web server.
+    urlpatterns += staticfiles_urlpatterns()

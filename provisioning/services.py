@@ -97,7 +97,10 @@ def order_claim(*, order_id: int, actor: str = WORKER_ACTOR) -> Order | None:
             to=OrderStatus.PROVISIONING,
             actor=actor,
             reason="worker claimed the order",
-            updates={"lease_until": lease, "provisioning_attempts": order.provisioning_attempts + 1},
+            updates={
+                "lease_until": lease,
+                "provisioning_attempts": order.provisioning_attempts + 1,
+            },
         ).order
 
 

@@ -8,7 +8,7 @@ from ninja.security import django_auth
 
 from billing.models import Order
 from core.errors import NotFound
-from storefront.selectors import order_for_customer, orders_for_customer, panel_link
+from storefront.selectors import customer_id, order_for_customer, orders_for_customer, panel_link
 
 router = Router(tags=["servers"])
 
@@ -48,12 +48,12 @@ def _out(order: Order) -> ServerOut:
 
 @router.get("/servers", auth=django_auth, response=list[ServerOut])
 def servers(request: HttpRequest) -> list[ServerOut]:
-    return [_out(o) for o in orders_for_customer(user_id=request.user.pk)]
+    return [_out(o) for o in orders_for_customer(user_id=customer_id(request))]
 
 
 @router.get("/servers/{order_id}", auth=django_auth, response={200: ServerOut, 404: dict})
 def server(request: HttpRequest, order_id: int) -> ServerOut:
-    order = order_for_customer(user_id=request.user.pk, order_id=order_id)
+    order = order_for_customer(user_id=customer_id(request), order_id=order_id)
     if order is None:  # someone else's order looks exactly like a missing one
         raise NotFound("No such server.")
     return _out(order)

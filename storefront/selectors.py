@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from billing.models import Order
+
+
+def customer_id(request: HttpRequest) -> int:
+    """The signed-in customer's id (views using this require a login)."""
+    assert request.user.pk is not None, "login required"
+    return int(request.user.pk)
 
 
 def orders_for_customer(*, user_id: int) -> QuerySet[Order]:

@@ -11,7 +11,7 @@ from billing.services import checkout_session_create
 from catalog.models import Region
 from catalog.selectors import plan_get_active, plans_for_sale, region_stock
 from core.errors import ServiceError
-from storefront.selectors import order_for_customer, orders_for_customer, panel_link
+from storefront.selectors import customer_id, order_for_customer, orders_for_customer, panel_link
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -55,13 +55,13 @@ def buy(request: HttpRequest, plan_slug: str) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    orders = [(o, panel_link(o)) for o in orders_for_customer(user_id=request.user.pk)]
+    orders = [(o, panel_link(o)) for o in orders_for_customer(user_id=customer_id(request))]
     return render(request, "storefront/dashboard.html", {"orders": orders})
 
 
 @login_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = order_for_customer(user_id=request.user.pk, order_id=order_id)
+    order = order_for_customer(user_id=customer_id(request), order_id=order_id)
     if order is None:
         raise Http404("No such order.")
     done = order.status in {"provisioned", "error", "cancelled", "terminated", "refunded"}
@@ -74,7 +74,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @login_required
 def order_cancelled(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = order_for_customer(user_id=request.user.pk, order_id=order_id)
+    order = order_for_customer(user_id=customer_id(request), order_id=order_id)
     if order is None:
         raise Http404("No such order.")
     return render(request, "storefront/cancelled.html", {"order": order})

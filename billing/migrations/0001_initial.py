@@ -6,86 +6,185 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('server_name', models.CharField(max_length=191)),
-                ('variables', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('pending', 'Pending payment'), ('paid', 'Paid'), ('provisioning', 'Provisioning'), ('provisioned', 'Provisioned'), ('error', 'Error'), ('suspended', 'Suspended'), ('cancelled', 'Cancelled'), ('terminated', 'Terminated'), ('refunded', 'Refunded')], db_index=True, default='pending', max_length=20)),
-                ('amount_cents', models.PositiveIntegerField(default=0)),
-                ('currency', models.CharField(default='usd', max_length=3)),
-                ('stripe_session_id', models.CharField(blank=True, max_length=255, null=True, unique=True)),
-                ('stripe_customer_id', models.CharField(blank=True, max_length=255)),
-                ('stripe_payment_intent_id', models.CharField(blank=True, max_length=255)),
-                ('ptero_server_id', models.PositiveIntegerField(blank=True, null=True, unique=True)),
-                ('ptero_identifier', models.CharField(blank=True, max_length=64)),
-                ('server_address', models.CharField(blank=True, max_length=255)),
-                ('error_message', models.TextField(blank=True)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('provisioned_at', models.DateTimeField(blank=True, null=True)),
-                ('provisioning_attempts', models.PositiveIntegerField(default=0)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('allocation', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='order', to='catalog.allocation')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='catalog.plan')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='catalog.region')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("server_name", models.CharField(max_length=191)),
+                ("variables", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending payment"),
+                            ("paid", "Paid"),
+                            ("provisioning", "Provisioning"),
+                            ("provisioned", "Provisioned"),
+                            ("error", "Error"),
+                            ("suspended", "Suspended"),
+                            ("cancelled", "Cancelled"),
+                            ("terminated", "Terminated"),
+                            ("refunded", "Refunded"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("amount_cents", models.PositiveIntegerField(default=0)),
+                ("currency", models.CharField(default="usd", max_length=3)),
+                (
+                    "stripe_session_id",
+                    models.CharField(blank=True, max_length=255, null=True, unique=True),
+                ),
+                ("stripe_customer_id", models.CharField(blank=True, max_length=255)),
+                ("stripe_payment_intent_id", models.CharField(blank=True, max_length=255)),
+                (
+                    "ptero_server_id",
+                    models.PositiveIntegerField(blank=True, null=True, unique=True),
+                ),
+                ("ptero_identifier", models.CharField(blank=True, max_length=64)),
+                ("server_address", models.CharField(blank=True, max_length=255)),
+                ("error_message", models.TextField(blank=True)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                ("provisioned_at", models.DateTimeField(blank=True, null=True)),
+                ("provisioning_attempts", models.PositiveIntegerField(default=0)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "allocation",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="order",
+                        to="catalog.allocation",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="catalog.plan",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="catalog.region",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'orders',
-                'ordering': ['-created_at'],
+                "db_table": "orders",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='OrderEvent',
+            name="OrderEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, max_length=20)),
-                ('to_status', models.CharField(max_length=20)),
-                ('actor', models.CharField(help_text='webhook evt_..., worker, staff:<email>', max_length=191)),
-                ('reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='billing.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_status", models.CharField(blank=True, max_length=20)),
+                ("to_status", models.CharField(max_length=20)),
+                (
+                    "actor",
+                    models.CharField(
+                        help_text="webhook evt_..., worker, staff:<email>", max_length=191
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="billing.order",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'order_events',
-                'ordering': ['created_at', 'id'],
+                "db_table": "order_events",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='StripeEvent',
+            name="StripeEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=255, unique=True)),
-                ('type', models.CharField(db_index=True, max_length=100)),
-                ('livemode', models.BooleanField(default=False)),
-                ('api_version', models.CharField(blank=True, max_length=64)),
-                ('object_id', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('stripe_created', models.DateTimeField(blank=True, null=True)),
-                ('payload', models.JSONField()),
-                ('status', models.CharField(choices=[('processed', 'Processed'), ('ignored', 'Ignored'), ('failed', 'Failed')], max_length=20)),
-                ('error', models.TextField(blank=True)),
-                ('received_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='stripe_events', to='billing.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=255, unique=True)),
+                ("type", models.CharField(db_index=True, max_length=100)),
+                ("livemode", models.BooleanField(default=False)),
+                ("api_version", models.CharField(blank=True, max_length=64)),
+                ("object_id", models.CharField(blank=True, db_index=True, max_length=255)),
+                ("stripe_created", models.DateTimeField(blank=True, null=True)),
+                ("payload", models.JSONField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored"),
+                            ("failed", "Failed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("received_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="stripe_events",
+                        to="billing.order",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'stripe_events',
-                'ordering': ['-received_at'],
+                "db_table": "stripe_events",
+                "ordering": ["-received_at"],
             },
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', 'created_at'], name='orders_status_created'),
+            model_name="order",
+            index=models.Index(fields=["status", "created_at"], name="orders_status_created"),
         ),
     ]

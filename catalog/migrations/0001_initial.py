@@ -5,158 +5,256 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Egg',
+            name="Egg",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('ptero_egg_id', models.PositiveIntegerField(unique=True)),
-                ('ptero_nest_id', models.PositiveIntegerField()),
-                ('name', models.CharField(max_length=191)),
-                ('docker_image', models.CharField(help_text='Image used for new servers.', max_length=191)),
-                ('docker_images', models.JSONField(blank=True, default=dict)),
-                ('startup', models.TextField()),
-                ('variables', models.JSONField(blank=True, default=list)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("ptero_egg_id", models.PositiveIntegerField(unique=True)),
+                ("ptero_nest_id", models.PositiveIntegerField()),
+                ("name", models.CharField(max_length=191)),
+                (
+                    "docker_image",
+                    models.CharField(help_text="Image used for new servers.", max_length=191),
+                ),
+                ("docker_images", models.JSONField(blank=True, default=dict)),
+                ("startup", models.TextField()),
+                ("variables", models.JSONField(blank=True, default=list)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['ptero_nest_id', 'ptero_egg_id'],
+                "ordering": ["ptero_nest_id", "ptero_egg_id"],
             },
         ),
         migrations.CreateModel(
-            name='Game',
+            name="Game",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('slug', models.SlugField(unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('active', models.BooleanField(default=True)),
-                ('sort_order', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("slug", models.SlugField(unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                ("active", models.BooleanField(default=True)),
+                ("sort_order", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['sort_order', 'name'],
+                "ordering": ["sort_order", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Node',
+            name="Node",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('ptero_node_id', models.PositiveIntegerField(unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('fqdn', models.CharField(blank=True, max_length=191)),
-                ('ptero_location_id', models.PositiveIntegerField(blank=True, null=True)),
-                ('public', models.BooleanField(default=True)),
-                ('maintenance_mode', models.BooleanField(default=False)),
-                ('memory', models.PositiveIntegerField(default=0)),
-                ('memory_overallocate', models.IntegerField(default=0)),
-                ('disk', models.PositiveIntegerField(default=0)),
-                ('disk_overallocate', models.IntegerField(default=0)),
-                ('allocated_memory', models.PositiveIntegerField(default=0)),
-                ('allocated_disk', models.PositiveIntegerField(default=0)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("ptero_node_id", models.PositiveIntegerField(unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("fqdn", models.CharField(blank=True, max_length=191)),
+                ("ptero_location_id", models.PositiveIntegerField(blank=True, null=True)),
+                ("public", models.BooleanField(default=True)),
+                ("maintenance_mode", models.BooleanField(default=False)),
+                ("memory", models.PositiveIntegerField(default=0)),
+                ("memory_overallocate", models.IntegerField(default=0)),
+                ("disk", models.PositiveIntegerField(default=0)),
+                ("disk_overallocate", models.IntegerField(default=0)),
+                ("allocated_memory", models.PositiveIntegerField(default=0)),
+                ("allocated_disk", models.PositiveIntegerField(default=0)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['ptero_node_id'],
+                "ordering": ["ptero_node_id"],
             },
         ),
         migrations.CreateModel(
-            name='Region',
+            name="Region",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('slug', models.SlugField(unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('ptero_location_id', models.PositiveIntegerField(blank=True, null=True)),
-                ('active', models.BooleanField(default=True)),
-                ('sort_order', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("slug", models.SlugField(unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("ptero_location_id", models.PositiveIntegerField(blank=True, null=True)),
+                ("active", models.BooleanField(default=True)),
+                ("sort_order", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['sort_order', 'name'],
+                "ordering": ["sort_order", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('slug', models.SlugField(unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('stripe_price_id', models.CharField(blank=True, max_length=191)),
-                ('price_cents', models.PositiveIntegerField(help_text='Shown to customers; Stripe charges the price.')),
-                ('currency', models.CharField(default='usd', max_length=3)),
-                ('memory', models.PositiveIntegerField(help_text='MiB; 0 = unlimited')),
-                ('swap', models.IntegerField(default=0, help_text='MiB; -1 = unlimited, 0 = none')),
-                ('disk', models.PositiveIntegerField(help_text='MiB; 0 = unlimited')),
-                ('io', models.PositiveIntegerField(default=500, help_text='block IO weight, 10-1000')),
-                ('cpu', models.PositiveIntegerField(default=100, help_text='percent of one core; 0 = unlimited')),
-                ('threads', models.CharField(blank=True, help_text='e.g. 0-1,3; blank = any', max_length=191)),
-                ('databases', models.PositiveIntegerField(default=0)),
-                ('allocations', models.PositiveIntegerField(default=0, help_text='extra ports the owner may add')),
-                ('backups', models.PositiveIntegerField(default=0)),
-                ('oom_disabled', models.BooleanField(default=True)),
-                ('start_on_completion', models.BooleanField(default=True)),
-                ('environment', models.JSONField(blank=True, default=dict)),
-                ('customer_variables', models.JSONField(blank=True, default=list)),
-                ('active', models.BooleanField(default=True)),
-                ('sort_order', models.PositiveIntegerField(default=0)),
-                ('egg', models.ForeignKey(db_column='ptero_egg_id', on_delete=django.db.models.deletion.PROTECT, related_name='plans', to='catalog.egg', to_field='ptero_egg_id')),
-                ('game', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='plans', to='catalog.game')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("slug", models.SlugField(unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("stripe_price_id", models.CharField(blank=True, max_length=191)),
+                (
+                    "price_cents",
+                    models.PositiveIntegerField(
+                        help_text="Shown to customers; Stripe charges the price."
+                    ),
+                ),
+                ("currency", models.CharField(default="usd", max_length=3)),
+                ("memory", models.PositiveIntegerField(help_text="MiB; 0 = unlimited")),
+                ("swap", models.IntegerField(default=0, help_text="MiB; -1 = unlimited, 0 = none")),
+                ("disk", models.PositiveIntegerField(help_text="MiB; 0 = unlimited")),
+                (
+                    "io",
+                    models.PositiveIntegerField(default=500, help_text="block IO weight, 10-1000"),
+                ),
+                (
+                    "cpu",
+                    models.PositiveIntegerField(
+                        default=100, help_text="percent of one core; 0 = unlimited"
+                    ),
+                ),
+                (
+                    "threads",
+                    models.CharField(
+                        blank=True, help_text="e.g. 0-1,3; blank = any", max_length=191
+                    ),
+                ),
+                ("databases", models.PositiveIntegerField(default=0)),
+                (
+                    "allocations",
+                    models.PositiveIntegerField(
+                        default=0, help_text="extra ports the owner may add"
+                    ),
+                ),
+                ("backups", models.PositiveIntegerField(default=0)),
+                ("oom_disabled", models.BooleanField(default=True)),
+                ("start_on_completion", models.BooleanField(default=True)),
+                ("environment", models.JSONField(blank=True, default=dict)),
+                ("customer_variables", models.JSONField(blank=True, default=list)),
+                ("active", models.BooleanField(default=True)),
+                ("sort_order", models.PositiveIntegerField(default=0)),
+                (
+                    "egg",
+                    models.ForeignKey(
+                        db_column="ptero_egg_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="plans",
+                        to="catalog.egg",
+                        to_field="ptero_egg_id",
+                    ),
+                ),
+                (
+                    "game",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="plans",
+                        to="catalog.game",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'plans',
-                'ordering': ['game', 'sort_order', 'price_cents'],
+                "db_table": "plans",
+                "ordering": ["game", "sort_order", "price_cents"],
             },
         ),
         migrations.CreateModel(
-            name='RegionNodeMap',
+            name="RegionNodeMap",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('node', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='catalog.node')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='catalog.region')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "node",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="catalog.node"
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="catalog.region"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'region_node_map',
+                "db_table": "region_node_map",
             },
         ),
         migrations.AddField(
-            model_name='region',
-            name='nodes',
-            field=models.ManyToManyField(related_name='regions', through='catalog.RegionNodeMap', to='catalog.node'),
+            model_name="region",
+            name="nodes",
+            field=models.ManyToManyField(
+                related_name="regions", through="catalog.RegionNodeMap", to="catalog.node"
+            ),
         ),
         migrations.CreateModel(
-            name='Allocation',
+            name="Allocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ptero_allocation_id', models.PositiveIntegerField(unique=True)),
-                ('ip', models.CharField(max_length=45)),
-                ('alias', models.CharField(blank=True, max_length=191)),
-                ('port', models.PositiveIntegerField()),
-                ('assigned', models.BooleanField(default=False)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
-                ('node', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='allocation_set', to='catalog.node')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ptero_allocation_id", models.PositiveIntegerField(unique=True)),
+                ("ip", models.CharField(max_length=45)),
+                ("alias", models.CharField(blank=True, max_length=191)),
+                ("port", models.PositiveIntegerField()),
+                ("assigned", models.BooleanField(default=False)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "node",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="allocation_set",
+                        to="catalog.node",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['node', 'ip', 'port'],
-                'constraints': [models.UniqueConstraint(fields=('node', 'ip', 'port'), name='allocation_unique')],
+                "ordering": ["node", "ip", "port"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("node", "ip", "port"), name="allocation_unique")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='regionnodemap',
-            constraint=models.UniqueConstraint(fields=('region', 'node'), name='region_node_unique'),
+            model_name="regionnodemap",
+            constraint=models.UniqueConstraint(
+                fields=("region", "node"), name="region_node_unique"
+            ),
         ),
     ]

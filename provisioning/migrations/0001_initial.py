@@ -5,31 +5,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('billing', '0001_initial'),
+        ("billing", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProvisioningAttempt',
+            name="ProvisioningAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('outcome', models.CharField(choices=[('succeeded', 'Succeeded'), ('retrying', 'Retrying'), ('failed', 'Failed'), ('running', 'Running')], default='running', max_length=20)),
-                ('step', models.CharField(blank=True, help_text='the step that ended the try', max_length=50)),
-                ('panel_call', models.CharField(blank=True, max_length=191)),
-                ('panel_status', models.PositiveIntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='billing.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("succeeded", "Succeeded"),
+                            ("retrying", "Retrying"),
+                            ("failed", "Failed"),
+                            ("running", "Running"),
+                        ],
+                        default="running",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "step",
+                    models.CharField(
+                        blank=True, help_text="the step that ended the try", max_length=50
+                    ),
+                ),
+                ("panel_call", models.CharField(blank=True, max_length=191)),
+                ("panel_status", models.PositiveIntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts",
+                        to="billing.order",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'provisioning_attempts',
-                'ordering': ['order', 'number'],
+                "db_table": "provisioning_attempts",
+                "ordering": ["order", "number"],
             },
         ),
     ]

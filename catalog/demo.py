@@ -1,0 +1,110 @@
+"""The demo catalogue `make run` sells: three games on three different eggs, two regions.
+
+Egg and location ids are those of the panel sandbox's bundled seed
+(sandbox/panel/seed/demo.json); price ids are seeded into the Stripe sandbox with the same
+amounts, so the storefront and the checkout page agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+REGIONS: list[dict[str, Any]] = [
+    {"slug": "us-east", "name": "New York", "ptero_location_id": 1, "sort_order": 1},
+    {"slug": "eu-west", "name": "Frankfurt", "ptero_location_id": 2, "sort_order": 2},
+]
+
+GAMES: list[dict[str, Any]] = [
+    {
+        "slug": "minecraft",
+        "name": "Minecraft (Paper)",
+        "sort_order": 1,
+        "description": "High-performance Paper server, any recent version.",
+    },
+    {
+        "slug": "rust",
+        "name": "Rust",
+        "sort_order": 2,
+        "description": "Procedural-map Rust server with Oxide or Carbon support.",
+    },
+    {
+        "slug": "garrys-mod",
+        "name": "Garry's Mod",
+        "sort_order": 3,
+        "description": "Sandbox, TTT, DarkRP: any game mode.",
+    },
+]
+
+PLANS: list[dict[str, Any]] = [
+    {
+        "game": "minecraft",
+        "slug": "minecraft-2gb",
+        "name": "2 GB",
+        "egg": 3,
+        "stripe_price_id": "price_demo_minecraft_2gb",
+        "price_cents": 800,
+        "memory": 2048,
+        "disk": 10240,
+        "cpu": 200,
+        "backups": 2,
+        "databases": 1,
+        "customer_variables": ["MINECRAFT_VERSION"],
+    },
+    {
+        "game": "minecraft",
+        "slug": "minecraft-4gb",
+        "name": "4 GB",
+        "egg": 3,
+        "stripe_price_id": "price_demo_minecraft_4gb",
+        "price_cents": 1500,
+        "memory": 4096,
+        "disk": 20480,
+        "cpu": 300,
+        "backups": 3,
+        "databases": 1,
+        "customer_variables": ["MINECRAFT_VERSION"],
+    },
+    {
+        "game": "rust",
+        "slug": "rust-8gb",
+        "name": "8 GB",
+        "egg": 14,
+        "stripe_price_id": "price_demo_rust_8gb",
+        "price_cents": 2400,
+        "memory": 8192,
+        "disk": 30720,
+        "cpu": 300,
+        "backups": 2,
+        # The egg requires an RCON password and ships no default: one is generated per server.
+        "environment": {"RCON_PASS": "{random}"},
+        "customer_variables": ["HOSTNAME", "MAX_PLAYERS"],
+    },
+    {
+        "game": "garrys-mod",
+        "slug": "garrys-mod-3gb",
+        "name": "3 GB",
+        "egg": 9,
+        "stripe_price_id": "price_demo_garrys_mod_3gb",
+        "price_cents": 1000,
+        "memory": 3072,
+        "disk": 15360,
+        "cpu": 200,
+        "backups": 1,
+        "customer_variables": ["GAMEMODE", "MAX_PLAYERS"],
+    },
+]
+
+
+def stripe_prices() -> list[dict[str, Any]]:
+    """The demo's Stripe prices, in the Stripe sandbox's seed format."""
+    games = {g["slug"]: g["name"] for g in GAMES}
+    return [
+        {
+            "id": p["stripe_price_id"],
+            "unit_amount": p["price_cents"],
+            "currency": "usd",
+            "product_name": f"{games[p['game']]} {p['name']}",
+            "recurring": None,
+        }
+        for p in PLANS
+    ]

@@ -1,0 +1,132 @@
+"""Copy the panel's eggs, nodes and allocations into the catalogue (`manage.py panel_sync`).
+
+Checkout reserves ports and checks node capacity from these copies, and provisioning builds
+the server from the local egg, so no order costs a catalogue call to the panel.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Allocation, Egg, Node, Region, RegionNodeMap
+from panel.client import PanelClient
+from panel.types import PanelEgg
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    eggs: int = 0
+    nodes: int = 0
+    allocations: int = 0
+    allocations_free: int = 0
+    region_links: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.eggs} eggs, {self.nodes} nodes, {self.allocations} allocations "
+            f"({self.allocations_free} free), {self.region_links} new region links"
+        )
+
+
+def _egg_fields(egg: PanelEgg, now: object) -> dict[str, object]:
+    return {
+        "ptero_nest_id": egg.nest_id,
+        "name": egg.name,
+        "docker_images": dict(egg.docker_images),
+        "startup": egg.startup,
+        "variables": [
+            {
+                "name": v.name,
+                "description": v.description,
+                "env_variable": v.env_variable,
+                "default_value": v.default_value,
+                "user_viewable": v.user_viewable,
+                "user_editable": v.user_editable,
+                "rules": v.rules,
+            }
+            for v in egg.variables
+        ],
+        "synced_at": now,
+    }
+
+
+def catalog_sync_eggs(*, client: PanelClient) -> int:
+    now = timezone.now()
+    count = 0
+    for nest in client.nests_list():
+        for egg in client.eggs_list(nest_id=nest.id):
+            row, created = Egg.objects.get_or_create(
+                ptero_egg_id=egg.id,
+                defaults={**_egg_fields(egg, now), "docker_image": egg.docker_image},
+            )
+            if not created:
+                for field, value in _egg_fields(egg, now).items():
+                    setattr(row, field, value)
+                # Keep the operator's image choice while the egg still offers it.
+                if row.docker_image not in egg.docker_images.values():
+                    row.docker_image = egg.docker_image
+                row.save()
+            count += 1
+    return count
+
+
+def catalog_sync_nodes(*, client: PanelClient, report: SyncReport) -> None:
+    now = timezone.now()
+    for pnode in client.nodes_list():
+        node, _ = Node.objects.update_or_create(
+            ptero_node_id=pnode.id,
+            defaults={
+                "name": pnode.name,
+                "fqdn": pnode.fqdn,
+                "ptero_location_id": pnode.location_id,
+                "public": pnode.public,
+                "maintenance_mode": pnode.maintenance_mode,
+                "memory": pnode.memory,
+                "memory_overallocate": pnode.memory_overallocate,
+                "disk": pnode.disk,
+                "disk_overallocate": pnode.disk_overallocate,
+                "allocated_memory": pnode.allocated_memory,
+                "allocated_disk": pnode.allocated_disk,
+                "synced_at": now,
+            },
+        )
+        report.nodes += 1
+        seen: set[int] = set()
+        with transaction.atomic():
+            for palloc in client.allocations_list(node_id=pnode.id):
+                Allocation.objects.update_or_create(
+                    ptero_allocation_id=palloc.id,
+                    defaults={
+                        "node": node,
+                        "ip": palloc.ip,
+                        "alias": palloc.alias or "",
+                        "port": palloc.port,
+                        "assigned": palloc.assigned,
+                        "synced_at": now,
+                    },
+                )
+                seen.add(palloc.id)
+                report.allocations += 1
+                report.allocations_free += 0 if palloc.assigned else 1
+            gone = Allocation.objects.filter(node=node).exclude(ptero_allocation_id__in=seen)
+            # A port removed from the panel is never offered again; one an order still points
+            # at is kept (as taken) so the order keeps its history.
+            gone.filter(order__isnull=True).delete()
+            gone.update(assigned=True)
+        for region in Region.objects.filter(ptero_location_id=pnode.location_id):
+            _, created = RegionNodeMap.objects.get_or_create(region=region, node=node)
+            report.region_links += int(created)
+
+
+def catalog_sync(*, client: PanelClient) -> SyncReport:
+    report = SyncReport()
+    report.eggs = catalog_sync_eggs(client=client)
+    catalog_sync_nodes(client=client, report=report)
+    logger.info("Panel sync: %s", report)
+    return report

@@ -1,0 +1,120 @@
+"""Shared fixtures: the two sandboxes on loopback, the demo catalogue synced from the panel
+sandbox, customers, and helpers that drive the real webhook view and the real worker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import User
+from catalog.demo import stripe_prices
+from catalog.services import catalog_load_demo
+from catalog.sync import catalog_sync
+from core.secrets import secret_set
+from panel.client import PanelClient
+from sandbox.panel import PanelSandbox
+from sandbox.stripe import StripeSandbox
+
+
+@pytest.fixture
+def panel_sandbox() -> Iterator[PanelSandbox]:
+    """A fresh panel sandbox (bundled demo seed) over real HTTP on 127.0.0.1."""
+    sb = PanelSandbox.from_seed()
+    sb.url = sb.serve()  # type: ignore[attr-defined]
+    try:
+        yield sb
+    finally:
+        sb.shutdown()
+
+
+@pytest.fixture
+def panel_configured(db: None, panel_sandbox: PanelSandbox) -> PanelSandbox:
+    """The sandbox's URL and key stored in the secrets table, exactly as an operator would."""
+    secret_set(name="panel.PANEL_URL", value=panel_sandbox.url)  # type: ignore[attr-defined]
+    secret_set(name="panel.PANEL_APP_KEY", value=panel_sandbox.app_key)
+    secret_set(name="panel.PANEL_CLIENT_KEY", value=panel_sandbox.client_key)
+    return panel_sandbox
+
+
+@pytest.fixture
+def catalog(panel_configured: PanelSandbox) -> PanelSandbox:
+    """Eggs, nodes and allocations synced from the panel sandbox, plus the demo plans."""
+    with PanelClient.from_settings() as client:
+        catalog_sync(client=client)
+    catalog_load_demo()
+    panel_configured.reset_counters()
+    return panel_configured
+
+
+class WebhookPoster:
+    """Delivers Stripe sandbox events to the real webhook view through Django's test client
+    (with CSRF checks on, as in production)."""
+
+    def __init__(self) -> None:
+        self.client = Client(enforce_csrf_checks=True)
+        self.responses: list[Any] = []
+
+    def __call__(self, body: str, signature: str) -> int:
+        response = self.client.post(
+            "/api/stripe/webhook",
+            data=body,
+            content_type="application/json",
+            headers={"Stripe-Signature": signature},
+        )
+        self.responses.append(response)
+        return response.status_code
+
+
+@pytest.fixture
+def webhook_poster() -> WebhookPoster:
+    return WebhookPoster()
+
+
+@pytest.fixture
+def stripe_sandbox(webhook_poster: WebhookPoster, settings: Any) -> Iterator[StripeSandbox]:
+    sb = StripeSandbox(
+        api_key=settings.STRIPE_SECRET_KEY,
+        webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+        deliver=webhook_poster,
+        prices=stripe_prices(),
+    )
+    url = sb.serve()
+    settings.STRIPE_API_BASE = url
+    try:
+        yield sb
+    finally:
+        sb.shutdown()
+
+
+def make_customer(email: str, password: str = "pw-for-tests-1") -> tuple[User, Client]:
+    user = User.objects.create_user(email, password, first_name="Test", last_name="Customer")
+    client = Client()
+    client.force_login(user)
+    return user, client
+
+
+@pytest.fixture
+def customer(db: None) -> tuple[User, Client]:
+    return make_customer("alice@example.com")
+
+
+def run_worker() -> None:
+    """Run every queued task to completion in this process (the real db_worker loop)."""
+    call_command("db_worker", "--batch", "--interval", "0", "--no-startup-delay", verbosity=0)
+
+
+def checkout(client: Client, **overrides: Any) -> Any:
+    body = {"plan": "minecraft-2gb", "region": "us-east", "server_name": "Alice's SMP"}
+    body.update(overrides)
+    return client.post(
+        "/api/checkout/session", data=json.dumps(body), content_type="application/json"
+    )
+
+
+__all__ = ["checkout", "make_customer", "run_worker", "settings"]
