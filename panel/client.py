@@ -362,6 +362,15 @@ class PanelClient:
                 response.read()
             except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                 raise _transport_error(exc, endpoint, time.perf_counter() - started) from None
+            except Exception as exc:
+                # A custom transport (tests, WSGI apps) can raise anything; to the caller it is
+                # a connection that ended without an answer.
+                raise PanelConnectionError(
+                    f"transport failed ({type(exc).__name__}); "
+                    "the panel may have processed the request",
+                    endpoint=endpoint,
+                    outcome_unknown=True,
+                ) from None
             self._record_rate_limit(response.headers)
             if not response.is_success:
                 raise _error_from_response(response, endpoint)

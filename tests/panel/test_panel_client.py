@@ -331,6 +331,7 @@ def test_redirect_is_terminal_not_followed(make_client):
         httpx.TooManyRedirects("x"),
         httpx.ProxyError("x"),
         httpx.LocalProtocolError("x"),
+        RuntimeError("a WSGI app or custom transport blew up"),
     ],
 )
 def test_nothing_from_httpx_leaks(make_client, exc):
