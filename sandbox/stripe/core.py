@@ -1067,7 +1067,10 @@ class StripeSandbox:
             self.public_url = self._served_url
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, name="stripe-sandbox", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="stripe-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self._served_url
