@@ -1172,23 +1172,25 @@ class PanelApp:
             ips = [str(a) for a in net] if net.num_addresses > 1 else [str(net.network_address)]
         ports: list[int] = []
         for spec in data["ports"].values() if isinstance(data["ports"], dict) else data["ports"]:
-            m = re.fullmatch(r"(\d{4,5})(?:-(\d{4,5}))?", str(spec))
-            if not m:
+            text = str(spec)
+            m = re.fullmatch(r"(\d{4,5})-(\d{4,5})", text)
+            if not text.isdigit() and not m:
                 raise display(
-                    f"The mapping provided for {spec} was invalid and could not be processed.",
+                    f"The mapping provided for {text} was invalid and could not be processed.",
                     "InvalidPortMappingException",
                 )
-            low = int(m.group(1))
-            high = int(m.group(2)) if m.group(2) else low
-            if m.group(2) and high - low > 1000:
+            low, high = (int(m.group(1)), int(m.group(2))) if m else (int(text), int(text))
+            if m and len(range(low, high + 1)) > 1000:
                 raise display(
                     "Adding more than 1000 ports in a single range at once is not supported.",
                     "TooManyPortsInRangeException",
                 )
-            for port in (low, high):
+            for port in range(low, high + 1) if m else (low,):
                 if port <= 1024 or port > 65535:
                     raise display(
-                        "Ports must be between 1024 and 65535.", "PortOutOfRangeException"
+                        "Ports in an allocation must be greater than 1024 and less than or equal "
+                        "to 65535.",
+                        "PortOutOfRangeException",
                     )
             ports.extend(range(low, high + 1))
         existing = {
