@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
 from billing.services import checkout_session_create
@@ -40,7 +40,7 @@ class ErrorOut(Schema):
         503: ErrorOut,
     },
 )
-def checkout_session(request: HttpRequest, payload: CheckoutIn) -> tuple[int, CheckoutOut]:
+def checkout_session(request: HttpRequest, payload: CheckoutIn) -> Status:
     result = checkout_session_create(
         user=request.user,  # type: ignore[arg-type]
         plan_slug=payload.plan,
@@ -48,6 +48,9 @@ def checkout_session(request: HttpRequest, payload: CheckoutIn) -> tuple[int, Ch
         server_name=payload.server_name,
         variables=dict(payload.variables),
     )
-    return 201, CheckoutOut(
-        order_id=result.order.pk, status=result.order.status, checkout_url=result.checkout_url
+    return Status(
+        201,
+        CheckoutOut(
+            order_id=result.order.pk, status=result.order.status, checkout_url=result.checkout_url
+        ),
     )

@@ -43,6 +43,7 @@ def catalog_load_demo() -> None:
     """Create or update the demo games, plans and regions (catalog/demo.py). Eggs, nodes and
     allocations must have been synced from the panel first."""
     from catalog import demo
+    from catalog.sync import region_nodes_link
     from catalog.models import Egg, Game
 
     with transaction.atomic():
@@ -56,3 +57,4 @@ def catalog_load_demo() -> None:
             fields["game"] = games[fields["game"]]
             fields["egg"] = Egg.objects.get(ptero_egg_id=fields["egg"])
             Plan.objects.update_or_create(slug=fields.pop("slug"), defaults=fields)
+        region_nodes_link()

@@ -119,9 +119,18 @@ def catalog_sync_nodes(*, client: PanelClient, report: SyncReport) -> None:
             # at is kept (as taken) so the order keeps its history.
             gone.filter(order__isnull=True).delete()
             gone.update(assigned=True)
-        for region in Region.objects.filter(ptero_location_id=pnode.location_id):
+    report.region_links = region_nodes_link()
+
+
+def region_nodes_link() -> int:
+    """Map each region to the nodes of its panel location (existing links are kept; an
+    operator may also map nodes by hand in the admin). Returns how many links were added."""
+    added = 0
+    for region in Region.objects.exclude(ptero_location_id=None):
+        for node in Node.objects.filter(ptero_location_id=region.ptero_location_id):
             _, created = RegionNodeMap.objects.get_or_create(region=region, node=node)
-            report.region_links += int(created)
+            added += int(created)
+    return added
 
 
 def catalog_sync(*, client: PanelClient) -> SyncReport:

@@ -4,7 +4,7 @@ import hmac
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.security import HttpBearer, django_auth
 
 from core.errors import NotFound
@@ -49,7 +49,7 @@ class ErrorOut(Schema):
     auth=[InternalToken(), staff_session],
     response={202: ProvisionOut, 404: ErrorOut, 409: ErrorOut},
 )
-def provision(request: HttpRequest, payload: ProvisionIn) -> tuple[int, ProvisionOut]:
+def provision(request: HttpRequest, payload: ProvisionIn) -> Status:
     """Queue provisioning for a 'paid' or 'error' order (idempotent)."""
     from billing.models import Order
 
@@ -57,4 +57,4 @@ def provision(request: HttpRequest, payload: ProvisionIn) -> tuple[int, Provisio
         raise NotFound(f"Order #{payload.order_id} does not exist.")
     actor = str(request.auth)  # type: ignore[attr-defined]
     order = order_retry(order_id=payload.order_id, actor=f"api {actor}")
-    return 202, ProvisionOut(order_id=order.pk, status=order.status)
+    return Status(202, ProvisionOut(order_id=order.pk, status=order.status))

@@ -125,7 +125,13 @@ def order_provision(*, order_id: int, client: PanelClient | None = None) -> str:
     except (PanelError, ProvisioningFailed) as exc:
         if isinstance(exc, ProvisioningFailed):
             progress.step = exc.step
-        _fail(order=order, attempt=attempt, progress=progress, message=_describe(exc, progress))
+        _fail(
+            order=order,
+            attempt=attempt,
+            progress=progress,
+            message=_describe(exc, progress),
+            exc=exc,
+        )
         return OrderStatus.ERROR
     except Exception as exc:  # a bug or a broken configuration: stop loudly, never silently
         logger.exception("Provisioning order #%s crashed", order_id)

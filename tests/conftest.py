@@ -3,14 +3,12 @@ sandbox, customers, and helpers that drive the real webhook view and the real wo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.core.management import call_command
 from django.test import Client
+from testkit import make_customer
 
 from accounts.models import User
 from catalog.demo import stripe_prices
@@ -92,29 +90,6 @@ def stripe_sandbox(webhook_poster: WebhookPoster, settings: Any) -> Iterator[Str
         sb.shutdown()
 
 
-def make_customer(email: str, password: str = "pw-for-tests-1") -> tuple[User, Client]:
-    user = User.objects.create_user(email, password, first_name="Test", last_name="Customer")
-    client = Client()
-    client.force_login(user)
-    return user, client
-
-
 @pytest.fixture
 def customer(db: None) -> tuple[User, Client]:
     return make_customer("alice@example.com")
-
-
-def run_worker() -> None:
-    """Run every queued task to completion in this process (the real db_worker loop)."""
-    call_command("db_worker", "--batch", "--interval", "0", "--no-startup-delay", verbosity=0)
-
-
-def checkout(client: Client, **overrides: Any) -> Any:
-    body = {"plan": "minecraft-2gb", "region": "us-east", "server_name": "Alice's SMP"}
-    body.update(overrides)
-    return client.post(
-        "/api/checkout/session", data=json.dumps(body), content_type="application/json"
-    )
-
-
-__all__ = ["checkout", "make_customer", "run_worker", "settings"]

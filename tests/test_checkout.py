@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from testkit import checkout
 
 from billing.models import Order
 from catalog.models import Allocation
-from tests.conftest import checkout
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from testkit import checkout, make_customer, run_worker
 
 from billing.models import Order, OrderEvent, StripeEvent
 from provisioning.models import ProvisioningAttempt
-from tests.conftest import checkout, make_customer, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,7 +46,7 @@ def test_checkout_pay_provision_dashboard(catalog, stripe_sandbox, customer, web
     assert order.ptero_identifier == server["uuid"][:8]
     assert order.server_address == f"{order.allocation.ip}:{order.allocation.port}"
     assert server["allocation_id"] == order.allocation.ptero_allocation_id
-    variables = catalog.state.server_environment(server["id"])
+    variables = server["env"]
     assert variables["MINECRAFT_VERSION"] == "1.21.1"
     assert variables["SERVER_JARFILE"] == "server.jar"  # defaults sent, never left as ""
     user.refresh_from_db()

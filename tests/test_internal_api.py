@@ -7,9 +7,9 @@ import json
 import pytest
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
+from testkit import checkout, make_customer
 
 from billing.models import Order
-from tests.conftest import checkout, make_customer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

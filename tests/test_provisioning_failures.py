@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from testkit import checkout, run_worker
 
 from billing.models import Order
 from catalog.models import Plan
 from provisioning.models import ProvisioningAttempt
-from tests.conftest import checkout, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +34,7 @@ def test_panel_422_puts_the_panels_message_on_the_order(catalog, stripe_sandbox,
     order.refresh_from_db()
     assert order.status == "error"
     assert "environment.RCON_PASS" in order.error_message
-    assert "The Rcon Password variable field is required." in order.error_message
+    assert "The RCON Password variable field is required." in order.error_message
     attempts = list(ProvisioningAttempt.objects.filter(order=order))
     assert len(attempts) == 1  # terminal: no retry loop
     assert attempts[0].outcome == "failed"

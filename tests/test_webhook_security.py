@@ -10,8 +10,7 @@ import time
 import pytest
 from django.apps import apps
 from django.test import Client
-
-from tests.conftest import checkout
+from testkit import checkout
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
