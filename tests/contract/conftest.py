@@ -12,6 +12,7 @@ from contract_kit import (
     REAL_URL,
     SANDBOX_BASE_URL,
     FakeClock,
+    PacedPanelClient,
     Target,
     World,
     pick_egg,
@@ -25,7 +26,7 @@ from panel.client import PanelClient
 @pytest.fixture
 def target() -> Iterator[Target]:
     if REAL:
-        client = PanelClient(
+        client = PacedPanelClient(
             REAL_URL,
             REAL_KEY,
             client_api_key=os.environ.get("PANEL_CONTRACT_CLIENT_KEY") or None,

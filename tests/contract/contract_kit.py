@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from panel.client import PanelClient
-from panel.errors import PanelError, PanelNotFoundError
+from panel.errors import PanelError, PanelNotFoundError, PanelRateLimitedError
 from panel.types import (
     FeatureLimits,
     PanelAllocation,
@@ -54,6 +54,25 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class PacedPanelClient(PanelClient):
+    """Used for real-panel runs only: waits out a 429 (240 calls/min by default) and tries again,
+    so a write run that needs more calls than one window still passes. The product's client
+    never retries by itself; the provisioning service decides."""
+
+    def _request(self, *args: Any, **kw: Any) -> Any:
+        for attempt in range(3):
+            try:
+                return super()._request(*args, **kw)
+            except PanelRateLimitedError as exc:
+                if attempt == 2:
+                    raise
+                time.sleep(min(exc.retry_after or 5.0, 65.0) + 0.5)
+        raise AssertionError("unreachable")
+
+
+_catalogue_cache: dict[str, Any] = {}
 
 
 def unique(prefix: str = "gw-contract") -> str:
@@ -151,7 +170,12 @@ class Target:
 
 def pick_egg(client: PanelClient) -> PanelEgg:
     wanted = os.environ.get("PANEL_CONTRACT_EGG_ID")
-    eggs = [egg for nest in client.nests_list() for egg in client.eggs_list(nest_id=nest.id)]
+    cache_key = f"eggs:{client.base_url}"
+    if cache_key not in _catalogue_cache:  # the catalogue doesn't change during a run
+        _catalogue_cache[cache_key] = [
+            egg for nest in client.nests_list() for egg in client.eggs_list(nest_id=nest.id)
+        ]
+    eggs: list[PanelEgg] = _catalogue_cache[cache_key]
     assert eggs, "the panel has no eggs"
     if wanted:
         return next(e for e in eggs if e.id == int(wanted))

@@ -11,6 +11,7 @@ from contract_kit import TEST_LIMITS, Target, World, unique
 
 from panel.errors import (
     PanelConflictError,
+    PanelConnectionError,
     PanelNotFoundError,
     PanelRateLimitedError,
     PanelServerError,
@@ -398,9 +399,11 @@ def test_client_view_resources_power(world: World) -> None:
 # --- sandbox only -------------------------------------------------------------------------------
 
 
-def test_sandbox_counters_match_client_calls(world: World) -> None:
-    target = world.target
+def test_sandbox_counters_match_client_calls(
+    target: Target, request: pytest.FixtureRequest
+) -> None:
     target.require_sandbox("call counters")
+    world: World = request.getfixturevalue("world")
     sb = target.sandbox
     client = target.client
     external_id = unique()
@@ -418,9 +421,11 @@ def test_sandbox_counters_match_client_calls(world: World) -> None:
     }
 
 
-def test_sandbox_wings_down_create_rolls_back(world: World) -> None:
-    target = world.target
+def test_sandbox_wings_down_create_rolls_back(
+    target: Target, request: pytest.FixtureRequest
+) -> None:
     target.require_sandbox("fault injection")
+    world: World = request.getfixturevalue("world")
     target.sandbox.faults.wings_down = True
     external_id = unique()
     with pytest.raises(PanelServerError) as ei:
@@ -432,9 +437,11 @@ def test_sandbox_wings_down_create_rolls_back(world: World) -> None:
     assert target.client.server_get_by_external_id(external_id=external_id) is None
 
 
-def test_sandbox_allocation_race_is_server_error(world: World) -> None:
-    target = world.target
+def test_sandbox_allocation_race_is_server_error(
+    target: Target, request: pytest.FixtureRequest
+) -> None:
     target.require_sandbox("fault injection")
+    world: World = request.getfixturevalue("world")
     target.sandbox.faults.allocation_race = 1
     with pytest.raises(PanelServerError) as ei:
         world.create_server()
@@ -454,3 +461,21 @@ def test_sandbox_rate_limit_429(target: Target) -> None:
     assert target.client.rate_limit.remaining == 0
     target.advance(61)
     assert target.client.locations_list()
+
+
+def test_sandbox_dropped_after_commit_is_unknown_outcome(
+    target: Target, request: pytest.FixtureRequest
+) -> None:
+    """The create committed but the answer was lost: the client says "outcome unknown", and the
+    external-id lookup the provisioning service then does finds the server."""
+    target.require_sandbox("fault injection")
+    world: World = request.getfixturevalue("world")
+    target.sandbox.faults.drop_after_commit_rate = 1.0
+    external_id = unique()
+    with pytest.raises(PanelConnectionError) as ei:
+        world.create_server(external_id=external_id)
+    assert ei.value.outcome_unknown is True
+    target.sandbox.faults.drop_after_commit_rate = 0.0
+    found = target.client.server_get_by_external_id(external_id=external_id)
+    assert found is not None
+    target.cleanup_server(found.id)
