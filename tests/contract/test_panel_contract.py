@@ -6,6 +6,8 @@ panel unless PANEL_CONTRACT_WRITE=1; against the sandbox they always run.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from contract_kit import TEST_LIMITS, Target, World, unique
 
@@ -259,7 +261,7 @@ def test_server_create_explicit_allocation(world: World) -> None:
 
 def test_server_create_deploy(world: World) -> None:
     client = world.target.client
-    location_id = world.node.location_id
+    location_id = int(os.environ.get("PANEL_CONTRACT_LOCATION_ID") or world.node.location_id)
     server = world.create_server(deploy=DeploySpec(location_ids=(location_id,)))
     node = client.node_get(node_id=server.node_id)
     assert node.location_id == location_id
