@@ -132,10 +132,17 @@ def test_customer_cannot_see_or_touch_another_customers_order(catalog, stripe_sa
 
 def test_monitoring_query_runs_unchanged(catalog, stripe_sandbox, customer):
     _, client = customer
-    checkout(client)
+    first, second, third = (checkout(client, server_name=n).json()["order_id"] for n in "abc")
+    Order.objects.filter(pk=first).update(status="error", error_message="panel said no")
+    Order.objects.filter(pk=second).update(status="provisioning")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, status, ptero_server_id, ptero_identifier, error_message\n"
             "FROM orders WHERE status IN ('provisioning', 'error') ORDER BY created_at DESC;"
         )
-        assert cursor.fetchall() == []
+        rows = sorted(tuple(row) for row in cursor.fetchall())
+    assert rows == [
+        (first, "error", None, "", "panel said no"),
+        (second, "provisioning", None, "", ""),
+    ]
+    assert third not in {row[0] for row in rows}
