@@ -446,7 +446,7 @@ class PanelApp:
             return self._can(key, resource, 1)
 
         ctx = Ctx(req, route, user, key, models, Transformer(self.state, can_read))
-        if route.handler is self.create_server:
+        if route.handler == self.create_server:
             return route.handler(ctx)  # manages the lock itself (race window)
         with self.state.lock:
             response = route.handler(ctx)

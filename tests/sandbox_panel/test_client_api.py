@@ -54,7 +54,9 @@ def test_access_rules(sb: PanelSandbox, server: dict) -> None:
         assert r.json()["meta"]["is_server_owner"] is False
 
 
-def test_resources_409_messages_then_power(sb: PanelSandbox, api: httpx.Client, server: dict) -> None:
+def test_resources_409_messages_then_power(
+    sb: PanelSandbox, api: httpx.Client, server: dict
+) -> None:
     url = f"/api/client/servers/{server['identifier']}"
     with make_client(sb, key=OWNER_KEY) as c:
         r = c.get(f"{url}/resources")
@@ -97,7 +99,9 @@ def test_resources_409_messages_then_power(sb: PanelSandbox, api: httpx.Client, 
         )
 
 
-def test_install_failed_409_reinstall_failed_ok(sb: PanelSandbox, api: httpx.Client, server: dict) -> None:
+def test_install_failed_409_reinstall_failed_ok(
+    sb: PanelSandbox, api: httpx.Client, server: dict
+) -> None:
     sb.state.complete_installs(mode="fail")
     with make_client(sb, key=OWNER_KEY) as c:
         url = f"/api/client/servers/{server['identifier']}/resources"

@@ -29,8 +29,10 @@ def test_wings_down(sb: PanelSandbox, api: httpx.Client) -> None:
     assert api.get(url).json()["attributes"]["status"] is None  # unchanged
     assert api.delete(url).status_code == 504
     limits = {"memory": 1, "swap": 0, "disk": 1, "io": 500, "cpu": 0}
-    r = api.patch(f"{url}/build", json={"allocation": 1, "limits": limits,
-                                        "feature_limits": {"databases": 0, "backups": 0}})
+    r = api.patch(
+        f"{url}/build",
+        json={"allocation": 1, "limits": limits, "feature_limits": {"databases": 0, "backups": 0}},
+    )
     assert r.status_code == 200
     startup = {"startup": "x", "environment": {}, "egg": 3, "image": "img", "skip_scripts": False}
     assert api.patch(f"{url}/startup", json=startup).status_code == 200
