@@ -315,7 +315,8 @@ class PanelApp:
                 )
             req.params = params
             parse_body(req)
-            self.state.complete_installs(mode=f.install_mode, delay=f.install_delay)
+            if self.state.complete_installs(mode=f.install_mode, delay=f.install_delay):
+                self.on_mutation()
             response = self._dispatch(req, route, rl_headers)
             if mutating and f.drop_after_commit_rate and self._random() < f.drop_after_commit_rate:
                 raise DroppedConnection("drop_after_commit fault")

@@ -166,3 +166,11 @@ def test_key_format_validated() -> None:
         assert c.get("/api/application/users").status_code == 200
     with make_client(sb, key="ptla_SandboxApp1" + "0123456789abcdef0123456789abcdef") as c:
         assert c.get("/api/application/users").status_code == 401
+
+
+def test_throttle_precedes_binding_and_acl(sb: PanelSandbox, api: httpx.Client) -> None:
+    sb.faults.rate_limit = 1
+    api.get("/api/application/users")
+    r = api.get("/api/application/users/999")
+    assert r.status_code == 429  # not 404: throttling runs before route-model binding
+    assert sb.counters()["GET /api/application/users/{user}"] == 1  # refused requests count
