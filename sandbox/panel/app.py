@@ -10,6 +10,7 @@ import re
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -324,6 +325,12 @@ class PanelApp:
             return status, headers + rl_headers, body
         except ApiError as exc:
             return self._render_error(req, exc, rl_headers + list(exc.headers.items()))
+        except DroppedConnection:
+            raise
+        except Exception:  # a sandbox bug: answer like the panel's generic handler
+            traceback.print_exc()
+            exc = ApiError(500, "ErrorException", GENERIC_500)
+            return self._render_error(req, exc, rl_headers)
 
     def _render_error(
         self, req: Request, exc: ApiError, headers: list[tuple[str, str]]
