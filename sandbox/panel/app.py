@@ -329,8 +329,8 @@ class PanelApp:
             raise
         except Exception:  # a sandbox bug: answer like the panel's generic handler
             traceback.print_exc()
-            exc = ApiError(500, "ErrorException", GENERIC_500)
-            return self._render_error(req, exc, rl_headers)
+            generic = ApiError(500, "ErrorException", GENERIC_500)
+            return self._render_error(req, generic, rl_headers)
 
     def _render_error(
         self, req: Request, exc: ApiError, headers: list[tuple[str, str]]
@@ -1259,22 +1259,19 @@ class PanelApp:
     def list_servers(self, ctx: Ctx) -> Response:
         inc = self._includes(ctx)
         rows = list(self.state.servers.values())
-        for s in rows:
-            s["uuidShort"] = s["uuid"][:8]
+
+        def short(row: Record, values: list[Any]) -> bool:
+            return self.partial("uuid")({"uuid": row["uuid"][:8]}, values)
+
+        filters = {
+            f: self.partial(f) for f in ("uuid", "name", "description", "image", "external_id")
+        }
+        filters["uuidShort"] = short
+        order = ("uuid", "uuidShort", "name", "description", "image", "external_id")
         rows = self._query(
             ctx,
             rows,
-            {
-                f: self.partial(c)
-                for f, c in (
-                    ("uuid", "uuid"),
-                    ("uuidShort", "uuidShort"),
-                    ("name", "name"),
-                    ("description", "description"),
-                    ("image", "image"),
-                    ("external_id", "external_id"),
-                )
-            },
+            {f: filters[f] for f in order},
             {"id": lambda r: r["id"], "uuid": lambda r: r["uuid"]},
         )
         return json_response(200, self._paginate(ctx, rows, lambda s: ctx.tx.server(s, inc)))
@@ -1522,6 +1519,7 @@ class PanelApp:
             "startup": data["startup"],
             "image": data["docker_image"],
             "skip_scripts": _bool(data.get("skip_scripts", False)),
+            "start_on_completion": _bool(data.get("start_on_completion", False)),
             "env": env,
             "install_pending": "install",
             "install_started_at": now,

@@ -194,6 +194,9 @@ class State:
                         )
                     else:
                         server["status"] = None
+                        if server.get("start_on_completion"):
+                            server["power"] = "running"
+                            server["started_at"] = now
         return done
 
     # ------------------------------------------------------------------ seed / persistence

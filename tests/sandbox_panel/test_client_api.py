@@ -108,3 +108,11 @@ def test_install_failed_409_reinstall_failed_ok(
         assert c.get(url).status_code == 409
         sb.state.servers[server["id"]]["status"] = "reinstall_failed"
         assert c.get(url).status_code == 200
+
+
+def test_start_on_completion_runs_after_install(sb: PanelSandbox, api: httpx.Client) -> None:
+    payload = server_payload(start_on_completion=True)
+    created = api.post("/api/application/servers", json=payload).json()["attributes"]
+    with make_client(sb, key=sb.client_key) as c:
+        r = c.get(f"/api/client/servers/{created['identifier']}/resources")
+        assert r.json()["attributes"]["current_state"] == "running"

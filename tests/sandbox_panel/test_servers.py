@@ -457,3 +457,13 @@ def test_install_never_and_state_helper(sb: PanelSandbox, api: httpx.Client, clo
     assert api.get(f"{S}/{a['id']}").json()["attributes"]["status"] == "installing"
     assert sb.state.complete_installs() == 1
     assert api.get(f"{S}/{a['id']}").json()["attributes"]["status"] is None
+
+
+def test_list_filter_uuid_short_does_not_leak_into_state(
+    sb: PanelSandbox, api: httpx.Client
+) -> None:
+    a = create(api)
+    r = api.get(f"{S}?filter[uuidShort]={a['identifier'].upper()}")
+    assert r.json()["meta"]["pagination"]["total"] == 1
+    assert "uuidShort" not in sb.state.servers[a["id"]]
+    assert api.get(f"{S}?filter[node]=1").status_code == 400
