@@ -48,6 +48,7 @@ PLANS: list[dict[str, Any]] = [
         "cpu": 200,
         "backups": 2,
         "databases": 1,
+        "port_range": "25565-25599",
         "customer_variables": ["MINECRAFT_VERSION"],
     },
     {
@@ -62,6 +63,7 @@ PLANS: list[dict[str, Any]] = [
         "cpu": 300,
         "backups": 3,
         "databases": 1,
+        "port_range": "25565-25599",
         "customer_variables": ["MINECRAFT_VERSION"],
     },
     {
@@ -77,6 +79,7 @@ PLANS: list[dict[str, Any]] = [
         "backups": 2,
         # The egg requires an RCON password and ships no default: one is generated per server.
         "environment": {"RCON_PASS": "{random}"},
+        "port_range": "28015-28099",
         "customer_variables": ["HOSTNAME", "MAX_PLAYERS"],
     },
     {
@@ -90,6 +93,7 @@ PLANS: list[dict[str, Any]] = [
         "disk": 15360,
         "cpu": 200,
         "backups": 1,
+        "port_range": "27015-27099",
         "customer_variables": ["GAMEMODE", "MAX_PLAYERS"],
     },
 ]

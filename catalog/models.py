@@ -84,6 +84,8 @@ class Plan(TimeStampedModel):
     environment = models.JSONField(default=dict, blank=True)
     # Egg variables the customer may choose at checkout (env names, e.g. MINECRAFT_VERSION).
     customer_variables = models.JSONField(default=list, blank=True)
+    # Ports this game's servers take, e.g. "25565-25599" or "27015,27016"; blank = any port.
+    port_range = models.CharField(max_length=191, blank=True)
     active = models.BooleanField(default=True)
     sort_order = models.PositiveIntegerField(default=0)
 
@@ -93,6 +95,16 @@ class Plan(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.game.name} {self.name}"
+
+    def port_bounds(self) -> list[tuple[int, int]]:
+        """`port_range` as inclusive (low, high) pairs; [] means any port."""
+        bounds = []
+        for part in self.port_range.replace(" ", "").split(","):
+            if not part:
+                continue
+            low, _, high = part.partition("-")
+            bounds.append((int(low), int(high or low)))
+        return bounds
 
 
 class Region(TimeStampedModel):

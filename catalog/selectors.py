@@ -52,9 +52,16 @@ def node_fits(*, node: Node, plan: Plan) -> bool:
     return memory + plan.memory <= node.memory_ceiling and disk + plan.disk <= node.disk_ceiling
 
 
-def free_allocations(*, node: Node) -> QuerySet[Allocation]:
-    """Ports free in the panel (as synced) and not reserved by any order."""
-    return Allocation.objects.filter(node=node, assigned=False, order__isnull=True)
+def free_allocations(*, node: Node, plan: Plan | None = None) -> QuerySet[Allocation]:
+    """Ports free in the panel (as synced), not reserved by any order, and (given a plan) in
+    the plan's port range."""
+    rows = Allocation.objects.filter(node=node, assigned=False, order__isnull=True)
+    if plan is not None and plan.port_bounds():
+        in_range = Q()
+        for low, high in plan.port_bounds():
+            in_range |= Q(port__gte=low, port__lte=high)
+        rows = rows.filter(in_range)
+    return rows
 
 
 def region_nodes(*, region: Region) -> QuerySet[Node]:
@@ -65,7 +72,7 @@ def region_stock(*, region: Region, plan: Plan) -> int:
     """How many more servers of this plan the region can place right now (ports that are free
     on nodes with room for the plan). 0 = sold out."""
     return sum(
-        free_allocations(node=node).count()
+        free_allocations(node=node, plan=plan).count()
         for node in region_nodes(region=region)
         if node_fits(node=node, plan=plan)
     )

@@ -22,7 +22,7 @@ def allocation_reserve(
         if not node_fits(node=node, plan=plan):
             continue
         candidate = (
-            free_allocations(node=node)
+            free_allocations(node=node, plan=plan)
             .exclude(pk__in=exclude_ids)
             .select_for_update(skip_locked=True)
             .order_by("port", "pk")
@@ -43,8 +43,8 @@ def catalog_load_demo() -> None:
     """Create or update the demo games, plans and regions (catalog/demo.py). Eggs, nodes and
     allocations must have been synced from the panel first."""
     from catalog import demo
-    from catalog.sync import region_nodes_link
     from catalog.models import Egg, Game
+    from catalog.sync import region_nodes_link
 
     with transaction.atomic():
         for spec in demo.REGIONS:

@@ -111,3 +111,22 @@ def test_stripe_down_refuses_cleanly_and_releases(catalog, stripe_sandbox, custo
     order = Order.objects.get()
     assert order.status == "cancelled"
     assert order.allocation_id is None
+
+
+def test_port_is_taken_from_the_plans_range(catalog, stripe_sandbox, customer):
+    _, client = customer
+    minecraft = Order.objects.get(pk=checkout(client).json()["order_id"])
+    rust = Order.objects.get(pk=checkout(client, plan="rust-8gb").json()["order_id"])
+    assert minecraft.allocation.port == 25565
+    assert rust.allocation.port == 28015
+
+
+def test_plan_range_exhausted_is_sold_out_even_with_other_ports_free(
+    catalog, stripe_sandbox, customer
+):
+    _, client = customer
+    Allocation.objects.filter(
+        node__regions__slug="eu-west", port__gte=28015, port__lte=28099
+    ).update(assigned=True)
+    assert checkout(client, plan="rust-8gb", region="eu-west").status_code == 409
+    assert checkout(client, plan="minecraft-2gb", region="eu-west").status_code == 201
