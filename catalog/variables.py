@@ -70,7 +70,8 @@ def _is_numeric(value: str) -> bool:
 
 
 def rule_errors(value: str | None, rules: str, label: str) -> list[str]:
-    """Messages (Laravel's English wording) for `value` under a Laravel rule string."""
+    """Messages for `value` under a Laravel rule string, worded as the panel words them (its
+    own resources/lang/en/validation.php, which differs from Laravel 11's)."""
     parsed = _split_rules(rules)
     names = {name for name, _ in parsed}
     empty = value is None or value == ""
@@ -86,25 +87,23 @@ def rule_errors(value: str | None, rules: str, label: str) -> list[str]:
         if name == "string" or name in {"nullable", "required", "sometimes", "present"}:
             pass
         elif name == "integer" and not re.fullmatch(r"[+-]?\d+", value):
-            message = f"The {label} field must be an integer."
+            message = f"The {label} must be an integer."
         elif name == "numeric" and not _is_numeric(value):
-            message = f"The {label} field must be a number."
-        elif name == "boolean" and value not in {"0", "1", "true", "false"}:
+            message = f"The {label} must be a number."
+        elif name == "boolean" and value not in {"0", "1"}:  # the string "true" fails
             message = f"The {label} field must be true or false."
         elif name == "alpha_dash" and not re.fullmatch(r"[\w-]+", value):
-            message = (
-                f"The {label} field must only contain letters, numbers, dashes, and underscores."
-            )
+            message = f"The {label} may only contain letters, numbers, and dashes."
         elif name == "alpha_num" and not re.fullmatch(r"[^\W_]+", value):
-            message = f"The {label} field must only contain letters and numbers."
+            message = f"The {label} may only contain letters and numbers."
         elif name == "url":
             parts = urlparse(value)
             if not (parts.scheme and parts.netloc):
-                message = f"The {label} field must be a valid URL."
+                message = f"The {label} format is invalid."
         elif name in {"regex", "not_regex"}:
             matched = _php_regex(arg).search(value) is not None
             if matched != (name == "regex"):
-                message = f"The {label} field format is invalid."
+                message = f"The {label} format is invalid."
         elif name == "in" and value not in arg.split(","):
             message = f"The selected {label} is invalid."
         elif name in {"max", "min", "size", "between"}:
@@ -112,20 +111,20 @@ def rule_errors(value: str | None, rules: str, label: str) -> list[str]:
             unit = "" if numeric else " characters"
             bounds = [float(x) for x in arg.split(",")]
             if name == "max" and size > bounds[0]:
-                message = f"The {label} field must not be greater than {arg}{unit}."
+                message = f"The {label} may not be greater than {arg}{unit}."
             elif name == "min" and size < bounds[0]:
-                message = f"The {label} field must be at least {arg}{unit}."
+                message = f"The {label} must be at least {arg}{unit}."
             elif name == "size" and size != bounds[0]:
-                message = f"The {label} field must be {arg}{unit}."
+                message = f"The {label} must be {arg}{unit}."
             elif name == "between" and not bounds[0] <= size <= bounds[1]:
                 low, high = arg.split(",")
-                message = f"The {label} field must be between {low} and {high}{unit}."
+                message = f"The {label} must be between {low} and {high}{unit}."
         elif name == "digits_between":
             min_digits, max_digits = (int(x) for x in arg.split(","))
             if not (value.isdigit() and min_digits <= len(value) <= max_digits):
-                message = f"The {label} field must be between {min_digits} and {max_digits} digits."
+                message = f"The {label} must be between {min_digits} and {max_digits} digits."
         elif name == "digits" and not (value.isdigit() and len(value) == int(arg)):
-            message = f"The {label} field must be {arg} digits."
+            message = f"The {label} must be {arg} digits."
         if message:
             errors.append(message)
     return errors

@@ -55,7 +55,7 @@ def test_variable_rule_message_is_the_eggs(catalog, stripe_sandbox, customer):
     _, client = customer
     response = checkout(client, variables={"MINECRAFT_VERSION": "x" * 21})
     assert response.json()["detail"] == (
-        "The Minecraft Version variable field must not be greater than 20 characters."
+        "The Minecraft Version variable may not be greater than 20 characters."
     )
 
 
