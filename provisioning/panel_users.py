@@ -1,14 +1,16 @@
 """The customer's panel account: found or created once, its id cached on the customer.
 
-Look-up order (pitfalls 5 and 6 of the panel reference): our cached id, then the exact
-`/users/external/{id}`, then an exact e-mail match over every page (the list filter is a
-substring match), and only then create. Creation happens under a lock on the customer's row
+Our cached id first (no call). Otherwise create; when the panel answers that the e-mail or
+external id is taken, link the existing account found by the exact `/users/external/{id}`,
+then by an exact e-mail match over every page (the list filter is a substring match:
+pitfalls 5 and 6 of the panel reference). Creation happens under a lock on the customer's row
 so two orders of one new customer make one panel user.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 
 from django.db import transaction
 
@@ -42,26 +44,30 @@ def panel_user_ensure(*, client: PanelClient, user_id: int) -> int:
 
 
 def _find_or_create(*, client: PanelClient, user: User) -> int:
-    found = client.user_get_by_external_id(external_id=user.panel_external_id)
-    if found is None:
-        found = client.user_find_by_email(email=user.email)
-    if found is not None:
-        return found.id
-    try:
-        created = client.user_create(
-            email=user.email,
-            username=panel_username_for(user),
-            first_name=user.first_name or "Customer",
-            last_name=user.last_name or f"#{user.pk}",
-            external_id=user.panel_external_id,
-        )
-    except PanelValidationError as exc:
-        # Taken meanwhile (another system, or a create whose answer we lost): link, don't fail.
-        if exc.has("email", "unique") or exc.has("external_id", "unique"):
-            again = client.user_get_by_external_id(
-                external_id=user.panel_external_id
-            ) or client.user_find_by_email(email=user.email)
-            if again is not None:
-                return again.id
-        raise
-    return created.id
+    # Create first: for a new customer that is the only call. If the panel already knows the
+    # e-mail or our external id (an account made elsewhere, or a create whose answer we lost),
+    # its 422 "has already been taken" sends us to the exact look-ups, and we link that user.
+    username = panel_username_for(user)
+    for attempt in range(2):
+        try:
+            created = client.user_create(
+                email=user.email,
+                username=username,
+                first_name=user.first_name or "Customer",
+                last_name=user.last_name or f"#{user.pk}",
+                external_id=user.panel_external_id,
+            )
+        except PanelValidationError as exc:
+            taken = exc.has("email", "unique") or exc.has("external_id", "unique")
+            if taken or exc.has("username", "unique"):
+                found = client.user_get_by_external_id(
+                    external_id=user.panel_external_id
+                ) or client.user_find_by_email(email=user.email)
+                if found is not None:
+                    return found.id
+            if exc.has("username", "unique") and not taken and attempt == 0:
+                username = f"{username}-{secrets.token_hex(3)}"
+                continue
+            raise
+        return created.id
+    raise AssertionError("unreachable")
