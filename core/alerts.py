@@ -1,6 +1,7 @@
 """Operator alerts through apprise (ALERT_URLS: Discord, Slack, e-mail, ... URLs).
 
-An alert is also always logged, so an installation with no ALERT_URLS still leaves a trace.
+An alert is always logged and stored (table `alerts`), so an installation with no ALERT_URLS
+still leaves a trace an operator can find in the admin.
 Sending never raises: a broken alert channel must not break provisioning.
 """
 
@@ -10,11 +11,20 @@ import logging
 
 from django.conf import settings
 
+from core.models import Alert
+
 logger = logging.getLogger("givrwrld.alerts")
 
 
-def alert_send(*, title: str, body: str) -> bool:
+def alert_send(*, title: str, body: str, order_id: int | None = None) -> bool:
+    """Record, log and deliver one alert. Returns whether any ALERT_URLS target accepted it."""
     logger.error("ALERT %s: %s", title, body)
+    delivered = _deliver(title=title, body=body)
+    Alert.objects.create(title=title[:255], body=body, delivered=delivered, order_id=order_id)
+    return delivered
+
+
+def _deliver(*, title: str, body: str) -> bool:
     urls = list(settings.ALERT_URLS)
     if not urls:
         return False

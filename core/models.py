@@ -28,3 +28,35 @@ class Secret(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Heartbeat(models.Model):
+    """The last time a background loop proved it was alive (e.g. name 'worker')."""
+
+    name = models.CharField(max_length=100, unique=True)
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "heartbeats"
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Alert(models.Model):
+    """Every alert sent to operators, so none is only a log line and they can be counted."""
+
+    title = models.CharField(max_length=255)
+    body = models.TextField()
+    delivered = models.BooleanField(
+        default=False, help_text="at least one ALERT_URLS target took it"
+    )
+    order_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "alerts"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -332,6 +332,7 @@ def _fail(
         title=f"Order #{order.pk}: provisioning failed",
         body=f"Step: {progress.step}\nPanel call: {progress.panel_call or '-'}\n{message}\n"
         "Fix the cause, then retry the order from the admin.",
+        order_id=order.pk,
     )
 
 
