@@ -69,7 +69,7 @@ class OrderAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [OrderEventInline, AttemptInline]
-    actions = ["retry_provisioning"]
+    actions = ["retry_provisioning", "mark_resolved"]
 
     @admin.action(description="Retry provisioning")
     def retry_provisioning(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
@@ -82,6 +82,21 @@ class OrderAdmin(admin.ModelAdmin):
                 self.message_user(request, exc.message, messages.WARNING)
             else:
                 self.message_user(request, f"Order #{order.pk} queued for provisioning.")
+
+    @admin.action(description="Mark resolved (adopt the server made by hand in the panel)")
+    def mark_resolved(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        from panel.errors import PanelError
+        from provisioning.services import order_mark_resolved
+
+        for order in queryset:
+            try:
+                order_mark_resolved(order_id=order.pk, actor=f"staff:{request.user}")
+            except ServiceError as exc:
+                self.message_user(request, f"Order #{order.pk}: {exc.message}", messages.WARNING)
+            except PanelError as exc:
+                self.message_user(request, f"Order #{order.pk}: panel: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"Order #{order.pk} marked resolved.")
 
 
 @admin.register(StripeEvent)

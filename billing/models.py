@@ -61,6 +61,11 @@ class Order(TimeStampedModel):
     error_message = models.TextField(blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     provisioned_at = models.DateTimeField(null=True, blank=True)
+    # The panel reported the install finished (status no longer 'installing').
+    installed_at = models.DateTimeField(null=True, blank=True)
+    # When the reconciler alerted about this order, so each problem is reported once.
+    install_alerted_at = models.DateTimeField(null=True, blank=True)
+    vanished_alerted_at = models.DateTimeField(null=True, blank=True)
     provisioning_attempts = models.PositiveIntegerField(default=0)
     # While 'provisioning', the worker holding the order; past this time it is presumed dead.
     lease_until = models.DateTimeField(null=True, blank=True)

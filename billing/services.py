@@ -182,3 +182,72 @@ def order_cancel(*, order_id: int, actor: str, reason: str) -> TransitionResult:
         reason=reason,
         updates={"allocation": None},
     )
+
+
+# Fulfil when the money is there; Stripe's own sample fulfils on anything but 'unpaid'.
+_FULFIL_PAYMENT_STATUSES = {"paid", "no_payment_required"}
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    order: Order | None
+    note: str
+
+
+def _order_for_session(session: dict[str, Any]) -> Order | None:
+    ref = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
+    if not ref or not str(ref).isdigit():
+        return None
+    order = Order.objects.filter(pk=int(ref)).first()
+    if order is None:
+        return None
+    if order.stripe_session_id and order.stripe_session_id != session.get("id"):
+        # Someone else's session carrying our order id: never let it pay for our order.
+        return None
+    return order
+
+
+def checkout_session_fulfil(*, session: dict[str, Any], actor: str) -> SessionResult:
+    """The one fulfilment path (Stripe's guidance), for the webhook and the reconciler alike:
+    safe to run any number of times, concurrently, for the same session."""
+    order = _order_for_session(session)
+    if order is None:
+        return SessionResult(None, "not one of our orders")
+    if session.get("payment_status") not in _FULFIL_PAYMENT_STATUSES:
+        # A delayed payment method: async_payment_succeeded (or the reconciler) comes later.
+        return SessionResult(
+            order, f"payment_status={session.get('payment_status')}: waiting for the payment"
+        )
+    result = order_mark_paid(order_id=order.pk, session=session, actor=actor)
+    if not result.changed:
+        return SessionResult(order, f"order already {result.order.status}")
+    from provisioning.services import provisioning_enqueue
+
+    provisioning_enqueue(order_id=order.pk)
+    return SessionResult(order, "order paid, provisioning queued")
+
+
+def checkout_session_close(*, session: dict[str, Any], actor: str, reason: str) -> SessionResult:
+    """The session ended unpaid (expired, or a delayed payment failed): release the port."""
+    order = _order_for_session(session)
+    if order is None:
+        return SessionResult(None, "not one of our orders")
+    if order.status != OrderStatus.PENDING:
+        return SessionResult(order, f"order already {order.status}")
+    order_cancel(order_id=order.pk, actor=actor, reason=reason)
+    return SessionResult(order, "order cancelled, port released")
+
+
+def order_reconcile_pending(*, order_id: int, actor: str = "reconciler") -> str:
+    """Ask Stripe about a 'pending' order whose webhook may have been missed. Returns a note."""
+    order = Order.objects.get(pk=order_id)
+    if order.status != OrderStatus.PENDING or not order.stripe_session_id:
+        return f"order is {order.status}"
+    session = stripe_gateway.checkout_session_retrieve(session_id=order.stripe_session_id)
+    if session.get("status") == "expired":
+        return checkout_session_close(
+            session=session, actor=actor, reason="checkout session expired (found by reconciler)"
+        ).note
+    if session.get("status") == "complete":
+        return checkout_session_fulfil(session=session, actor=actor).note
+    return "still open"

@@ -16,12 +16,9 @@ from typing import Any
 from django.db import transaction
 
 from billing.models import Order, StripeEvent, StripeEventStatus
-from billing.services import order_cancel, order_mark_paid
+from billing.services import checkout_session_close, checkout_session_fulfil
 
 logger = logging.getLogger(__name__)
-
-# Fulfil when the money is there; Stripe's own sample fulfils on anything but 'unpaid'.
-_FULFIL_PAYMENT_STATUSES = {"paid", "no_payment_required"}
 
 
 @dataclass(frozen=True)
@@ -38,48 +35,22 @@ class EventResult:
     note: str = ""
 
 
-def _order_for_session(session: dict[str, Any]) -> Order | None:
-    ref = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
-    if not ref or not str(ref).isdigit():
-        return None
-    order = Order.objects.filter(pk=int(ref)).first()
-    if order is None:
-        return None
-    if order.stripe_session_id and order.stripe_session_id != session.get("id"):
-        # Someone else's session carrying our order id: never let it pay for our order.
-        return None
-    return order
-
-
 def _on_session_paid(event: dict[str, Any]) -> Outcome:
-    session = event["data"]["object"]
-    order = _order_for_session(session)
-    if order is None:
-        return Outcome(StripeEventStatus.IGNORED, "not one of our orders")
-    if session.get("payment_status") not in _FULFIL_PAYMENT_STATUSES:
-        return Outcome(
-            StripeEventStatus.PROCESSED,
-            f"payment_status={session.get('payment_status')}: waiting for the payment",
-            order,
-        )
-    result = order_mark_paid(order_id=order.pk, session=session, actor=f"webhook {event['id']}")
-    if result.changed:
-        from provisioning.services import provisioning_enqueue
-
-        provisioning_enqueue(order_id=order.pk)
-        return Outcome(StripeEventStatus.PROCESSED, "order paid, provisioning queued", order)
-    return Outcome(StripeEventStatus.PROCESSED, f"order already {result.order.status}", order)
+    result = checkout_session_fulfil(
+        session=event["data"]["object"], actor=f"webhook {event['id']}"
+    )
+    if result.order is None:
+        return Outcome(StripeEventStatus.IGNORED, result.note)
+    return Outcome(StripeEventStatus.PROCESSED, result.note, result.order)
 
 
 def _on_session_closed_unpaid(event: dict[str, Any]) -> Outcome:
-    session = event["data"]["object"]
-    order = _order_for_session(session)
-    if order is None:
-        return Outcome(StripeEventStatus.IGNORED, "not one of our orders")
-    if order.status != "pending":
-        return Outcome(StripeEventStatus.PROCESSED, f"order already {order.status}", order)
-    order_cancel(order_id=order.pk, actor=f"webhook {event['id']}", reason=event["type"])
-    return Outcome(StripeEventStatus.PROCESSED, "order cancelled, port released", order)
+    result = checkout_session_close(
+        session=event["data"]["object"], actor=f"webhook {event['id']}", reason=event["type"]
+    )
+    if result.order is None:
+        return Outcome(StripeEventStatus.IGNORED, result.note)
+    return Outcome(StripeEventStatus.PROCESSED, result.note, result.order)
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any]], Outcome]] = {

@@ -29,6 +29,7 @@ from billing.transitions import InvalidTransition, order_note, order_transition
 from catalog.services import allocation_mark_taken, allocation_reserve
 from catalog.variables import environment_for
 from core.alerts import alert_send
+from core.errors import ServiceError
 from panel.client import PanelClient
 from panel.errors import (
     PanelError,
@@ -386,3 +387,47 @@ def order_retry(*, order_id: int, actor: str) -> Order:
             )
         provisioning_enqueue(order_id=order_id)
         return order
+
+
+def order_mark_resolved(*, order_id: int, actor: str, client: PanelClient | None = None) -> Order:
+    """An operator fixed a failed order by hand in the panel (e.g. created the server with the
+    order's external_id). We adopt that server: 'error' -> 'provisioned'. Refused when the
+    panel has no such server, so an order is never marked done that is not."""
+    order = Order.objects.get(pk=order_id)
+    if order.status != OrderStatus.ERROR:
+        raise InvalidTransition(
+            f"Order #{order_id} is '{order.status}'; only failed orders can be marked resolved.",
+            code="invalid_status",
+        )
+    own = client is None
+    client = client or PanelClient.from_settings()
+    try:
+        server = client.server_get_by_external_id(external_id=order.panel_external_id)
+    finally:
+        if own:
+            client.close()
+    if server is None:
+        raise ServiceError(
+            f"The panel has no server with external id {order.panel_external_id}: create it "
+            "with that external id (or retry the order), then mark it resolved.",
+            code="no_server",
+            status=409,
+        )
+    address = order.allocation.address if order.allocation else order.server_address
+    primary = server.primary_allocation
+    if primary is not None:
+        address = f"{primary.alias or primary.ip}:{primary.port}"
+    return order_transition(
+        order_id=order_id,
+        allowed_from=(OrderStatus.ERROR,),
+        to=OrderStatus.PROVISIONED,
+        actor=actor,
+        reason=f"marked resolved: adopted panel server {server.id} ({server.identifier})",
+        updates={
+            "ptero_server_id": server.id,
+            "ptero_identifier": server.identifier,
+            "server_address": address,
+            "provisioned_at": timezone.now(),
+            "error_message": "",
+        },
+    ).order

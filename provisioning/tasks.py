@@ -5,8 +5,14 @@ from __future__ import annotations
 from django_tasks import task
 
 from provisioning.services import order_provision
+from provisioning.ticks import tick_run
 
 
 @task()
 def provision_order(order_id: int) -> str:
     return order_provision(order_id=order_id)
+
+
+@task()
+def worker_tick() -> str:
+    return tick_run()

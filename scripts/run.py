@@ -181,7 +181,7 @@ def main() -> None:
             "-",
         ],
     )
-    start("worker", [*manage, "db_worker", "--interval", "0.5", "--no-reload"])
+    start("worker", [*manage, "worker", "--", "--interval", "0.5", "--no-reload"])
     wait_for_port(WEB_PORT, web, "web")
     print(
         "\n"

@@ -296,6 +296,20 @@ class PanelApp:
                 time.sleep(f.latency)
             if f.error_rate and self._random() < f.error_rate:
                 raise ApiError(500, "HttpException", GENERIC_500)
+            if f.throttle_rate and self._random() < f.throttle_rate:
+                # A 429 as the panel's throttle sends it (headers included), on demand.
+                now = self.clock()
+                raise ApiError(
+                    429,
+                    "ThrottleRequestsException",
+                    "Too Many Attempts.",
+                    headers={
+                        "X-RateLimit-Limit": str(f.rate_limit),
+                        "X-RateLimit-Remaining": "0",
+                        "Retry-After": str(f.throttle_retry_after),
+                        "X-RateLimit-Reset": str(math.ceil(now) + f.throttle_retry_after),
+                    },
+                )
             if f.timeout_rate and self._random() < f.timeout_rate:
                 time.sleep(f.timeout_seconds)
                 raise DroppedConnection("timeout fault")

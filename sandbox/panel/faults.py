@@ -15,6 +15,8 @@ class Faults:
 
     latency: float = 0.0
     error_rate: float = 0.0
+    throttle_rate: float = 0.0
+    throttle_retry_after: int = 1
     timeout_rate: float = 0.0
     timeout_seconds: float = 65.0
     drop_after_commit_rate: float = 0.0
