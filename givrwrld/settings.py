@@ -141,6 +141,17 @@ PROVISION_BACKOFF_MAX_SECONDS = env_float("PROVISION_BACKOFF_MAX_SECONDS", 300.0
 # A worker that holds an order in 'provisioning' longer than this is presumed dead.
 PROVISION_LEASE_SECONDS = env_int("PROVISION_LEASE_SECONDS", 300)
 
+# The reconciler (run by the worker's periodic tick, or `manage.py reconcile`).
+WORKER_TICK_SECONDS = env_int("WORKER_TICK_SECONDS", 15)
+RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 60)
+PANEL_SYNC_INTERVAL_SECONDS = env_int("PANEL_SYNC_INTERVAL_SECONDS", 600)
+# A 'paid' order with no progress this long is queued again.
+RECONCILE_PAID_AFTER_SECONDS = env_int("RECONCILE_PAID_AFTER_SECONDS", 60)
+# A 'pending' order older than this is checked against Stripe (a webhook may have been missed).
+RECONCILE_PENDING_AFTER_SECONDS = env_int("RECONCILE_PENDING_AFTER_SECONDS", 120)
+# A server still 'installing' this long after creation raises an alert.
+INSTALL_TIMEOUT_SECONDS = env_int("INSTALL_TIMEOUT_SECONDS", 1800)
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
