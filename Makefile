@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev
 
-.PHONY: run test check lint format install clean
+.PHONY: run test check lint format install static clean
 
 $(BIN)/.installed-$(EXTRAS): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,20 @@ $(BIN)/.installed-$(EXTRAS): pyproject.toml
 	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
 	touch $@
 
-install: $(BIN)/.installed-$(EXTRAS)
+# Pico CSS, vendored at build time from the npm registry (pinned; not committed, no CDN).
+PICO_VERSION := 2.1.1
+PICO_DIR := storefront/static/vendor/pico
+
+$(PICO_DIR)/pico.min.css:
+	rm -rf var/npm && mkdir -p var/npm $(PICO_DIR)
+	cd var/npm && npm pack --silent @picocss/pico@$(PICO_VERSION) >/dev/null
+	tar -xzf var/npm/picocss-pico-$(PICO_VERSION).tgz -C var/npm
+	cp var/npm/package/css/pico.min.css var/npm/package/LICENSE.md $(PICO_DIR)/
+	rm -rf var/npm
+
+static: $(PICO_DIR)/pico.min.css
+
+install: $(BIN)/.installed-$(EXTRAS) static
 
 run: install
 	$(BIN)/python scripts/run.py

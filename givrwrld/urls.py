@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 
@@ -13,8 +12,9 @@ urlpatterns = [
     # trailing slash, because Stripe treats the redirect APPEND_SLASH would send as a failure.
     path("api/stripe/webhook", stripe_webhook, name="stripe-webhook"),
     path("api/", api.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-up, e-mail verification, log in/out, password reset (django-allauth), and profile.
+    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
     path("", include("storefront.urls")),
 ]
 

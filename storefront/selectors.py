@@ -1,17 +1,70 @@
-"""What a customer may see: only their own orders."""
+"""What a customer may see: the catalogue with live stock, and only their own orders."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from billing.models import Order
+from catalog.models import Game, Plan, Region
+from catalog.selectors import games_for_sale, plans_for_sale, region_stock
+
+# Statuses after which the order page stops polling.
+FINAL_STATUSES = frozenset({"provisioned", "error", "cancelled", "terminated", "refunded"})
+
+
+@dataclass(frozen=True)
+class RegionOffer:
+    region: Region
+    stock: int
+
+    @property
+    def sold_out(self) -> bool:
+        return self.stock <= 0
+
+
+@dataclass(frozen=True)
+class GameOffer:
+    game: Game
+    plans: list[Plan]
+
+    @property
+    def from_plan(self) -> Plan:
+        return min(self.plans, key=lambda p: p.price_cents)
 
 
 def customer_id(request: HttpRequest) -> int:
     """The signed-in customer's id (views using this require a login)."""
     assert request.user.pk is not None, "login required"
     return int(request.user.pk)
+
+
+def game_offers() -> list[GameOffer]:
+    plans = list(plans_for_sale())
+    offers = []
+    for game in games_for_sale():
+        mine = [p for p in plans if p.game_id == game.pk]
+        if mine:
+            offers.append(GameOffer(game=game, plans=mine))
+    return offers
+
+
+def game_for_sale(*, slug: str) -> Game | None:
+    return games_for_sale().filter(slug=slug).first()
+
+
+def plans_of_game(*, game: Game) -> list[Plan]:
+    return list(plans_for_sale().filter(game=game))
+
+
+def region_offers(*, plan: Plan) -> list[RegionOffer]:
+    """Every active region with how many more servers of this plan it can place now."""
+    return [
+        RegionOffer(region=region, stock=region_stock(region=region, plan=plan))
+        for region in Region.objects.filter(active=True)
+    ]
 
 
 def orders_for_customer(*, user_id: int) -> QuerySet[Order]:
@@ -22,15 +75,26 @@ def orders_for_customer(*, user_id: int) -> QuerySet[Order]:
     )
 
 
+def servers_for_customer(*, user_id: int) -> QuerySet[Order]:
+    """The dashboard's rows: orders that are or will be a server (not abandoned checkouts)."""
+    return orders_for_customer(user_id=user_id).exclude(status="cancelled")
+
+
 def order_for_customer(*, user_id: int, order_id: int) -> Order | None:
     return orders_for_customer(user_id=user_id).filter(pk=order_id).first()
 
 
-def panel_link(order: Order) -> str:
-    """The customer's link into the panel (`/server/<identifier>`), once the server exists."""
+def panel_base_url() -> str:
     from core.secrets import secret_get
 
+    return (secret_get("panel.PANEL_PUBLIC_URL") or secret_get("panel.PANEL_URL") or "").rstrip("/")
+
+
+def panel_link(order: Order, base: str | None = None) -> str:
+    """The customer's link into the panel (`/server/<identifier>`), once the server exists.
+    Pass `base` (from `panel_base_url()`) when linking many orders, to read the secret once."""
     if not order.ptero_identifier:
         return ""
-    base = (secret_get("panel.PANEL_PUBLIC_URL") or secret_get("panel.PANEL_URL") or "").rstrip("/")
+    if base is None:
+        base = panel_base_url()
     return f"{base}/server/{order.ptero_identifier}" if base else ""

@@ -1,4 +1,5 @@
-"""Plain HTML pages for customers: pick a plan, pay, watch the order, see servers."""
+"""Customer pages: games → plans → region and settings → Stripe Checkout → order progress →
+dashboard. Thin: selectors read, `checkout_session_create` writes."""
 
 from __future__ import annotations
 
@@ -8,19 +9,43 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from billing.services import checkout_session_create
-from catalog.models import Region
-from catalog.selectors import plan_get_active, plans_for_sale, region_stock
+from catalog.selectors import plan_get_active
 from core.errors import ServiceError
-from storefront.selectors import customer_id, order_for_customer, orders_for_customer, panel_link
+from storefront.forms import CheckoutForm
+from storefront.selectors import (
+    FINAL_STATUSES,
+    customer_id,
+    game_for_sale,
+    game_offers,
+    order_for_customer,
+    panel_base_url,
+    panel_link,
+    plans_of_game,
+    region_offers,
+    servers_for_customer,
+)
+
+# Which form field a checkout refusal belongs next to.
+_ERROR_FIELDS = {
+    "sold_out": "region",
+    "unknown_region": "region",
+    "invalid_server_name": "server_name",
+}
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    regions = list(Region.objects.filter(active=True))
-    offers = []
-    for plan in plans_for_sale():
-        stock = [(region, region_stock(region=region, plan=plan)) for region in regions]
-        offers.append({"plan": plan, "stock": stock, "available": any(n for _, n in stock)})
-    return render(request, "storefront/home.html", {"offers": offers})
+    return render(request, "storefront/home.html", {"offers": game_offers()})
+
+
+def game_detail(request: HttpRequest, game_slug: str) -> HttpResponse:
+    game = game_for_sale(slug=game_slug)
+    if game is None:
+        raise Http404("No such game.")
+    plans = []
+    for plan in plans_of_game(game=game):
+        regions = region_offers(plan=plan)
+        plans.append((plan, regions, any(not r.sold_out for r in regions)))
+    return render(request, "storefront/game.html", {"game": game, "plans": plans})
 
 
 @login_required
@@ -29,47 +54,80 @@ def buy(request: HttpRequest, plan_slug: str) -> HttpResponse:
     plan = plan_get_active(slug=plan_slug)
     if plan is None:
         raise Http404("No such plan.")
-    regions = [(r, region_stock(region=r, plan=plan)) for r in Region.objects.filter(active=True)]
-    variables = [plan.egg.variable(name) for name in plan.customer_variables]
-    context = {"plan": plan, "regions": regions, "variables": [v for v in variables if v]}
-    if request.method == "POST":
-        chosen = {
-            name: request.POST.get(f"var_{name}", "")
-            for name in plan.customer_variables
-            if f"var_{name}" in request.POST
-        }
+    regions = region_offers(plan=plan)
+    if request.method != "POST":
+        form = CheckoutForm.empty(plan=plan, regions=regions)
+        return render(request, "storefront/buy.html", {"plan": plan, "form": form})
+    form = CheckoutForm.bind(plan=plan, regions=regions, data=request.POST)
+    status = 422
+    if form.valid:
         try:
             result = checkout_session_create(
                 user=request.user,  # type: ignore[arg-type]
                 plan_slug=plan.slug,
-                region_slug=request.POST.get("region", ""),
-                server_name=request.POST.get("server_name", ""),
-                variables=chosen,
+                region_slug=form.region,
+                server_name=form.server_name,
+                variables=form.chosen,
             )
         except ServiceError as exc:
-            context.update(error=exc.message, form=request.POST)
-            return render(request, "storefront/buy.html", context, status=exc.status)
-        return redirect(result.checkout_url)
-    return render(request, "storefront/buy.html", context)
+            form.add_error(_ERROR_FIELDS.get(exc.code, "form"), exc.message)
+            status = exc.status
+        else:
+            return redirect(result.checkout_url)
+    return render(request, "storefront/buy.html", {"plan": plan, "form": form}, status=status)
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    orders = [(o, panel_link(o)) for o in orders_for_customer(user_id=customer_id(request))]
-    return render(request, "storefront/dashboard.html", {"orders": orders})
+    base = panel_base_url()
+    rows = [(o, panel_link(o, base)) for o in servers_for_customer(user_id=customer_id(request))]
+    return render(request, "storefront/dashboard.html", {"rows": rows})
+
+
+def _order_context(request: HttpRequest, order_id: int) -> dict:
+    order = order_for_customer(user_id=customer_id(request), order_id=order_id)
+    if order is None:
+        raise Http404("No such order.")
+    return {
+        "order": order,
+        "panel_url": panel_link(order),
+        "done": order.status in FINAL_STATUSES,
+        "steps": _steps(order.status),
+    }
+
+
+def _steps(status: str) -> list[tuple[str, str]]:
+    """The progress line: (label, state) with state done | current | todo | failed."""
+    order = ["pending", "paid", "provisioning", "provisioned"]
+    labels = ["Payment", "Paid", "Setting up", "Ready"]
+    if status == "error":
+        return [
+            (labels[0], "done"),
+            (labels[1], "done"),
+            (labels[2], "failed"),
+            (labels[3], "todo"),
+        ]
+    if status not in order:
+        return []
+    at = order.index(status)
+    out = []
+    for i, label in enumerate(labels):
+        state = "done" if i < at or status == "provisioned" else "current" if i == at else "todo"
+        out.append((label, state))
+    return out
 
 
 @login_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = order_for_customer(user_id=customer_id(request), order_id=order_id)
-    if order is None:
-        raise Http404("No such order.")
-    done = order.status in {"provisioned", "error", "cancelled", "terminated", "refunded"}
-    return render(
-        request,
-        "storefront/order.html",
-        {"order": order, "panel_url": panel_link(order), "refresh": not done},
-    )
+    return render(request, "storefront/order.html", _order_context(request, order_id))
+
+
+@login_required
+def order_progress(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The part of the order page that changes; the page polls it (no full reload)."""
+    response = render(request, "storefront/_order_progress.html", _order_context(request, order_id))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

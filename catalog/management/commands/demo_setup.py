@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -51,3 +52,7 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = staff
         user.set_password(password)
         user.save()
+        # allauth requires a verified address to log in; the demo accounts need no e-mail.
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )

@@ -1,0 +1,41 @@
+"""Formatting for the customer pages: money from the catalogue's cents, sizes from MiB."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$", "jpy": "¥"}
+_ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "ugx", "xaf", "xof"}
+
+
+@register.filter
+def money(cents: int | None, currency: str = "usd") -> str:
+    """`800, "usd"` → `$8.00`; unknown currencies as `8.00 CHF`."""
+    if cents is None:
+        return ""
+    code = (currency or "usd").lower()
+    amount = f"{cents:,}" if code in _ZERO_DECIMAL else f"{cents / 100:,.2f}"
+    symbol = _SYMBOLS.get(code)
+    return f"{symbol}{amount}" if symbol else f"{amount} {code.upper()}"
+
+
+@register.filter
+def mib(value: int | None) -> str:
+    """Panel sizes (MiB) for people: `2048` → `2 GB`, `0` → `unlimited`."""
+    if not value:
+        return "unlimited"
+    if value >= 1024:
+        gb = value / 1024
+        return f"{gb:g} GB" if gb == int(gb) else f"{gb:.1f} GB"
+    return f"{value} MB"
+
+
+@register.filter
+def cores(percent: int | None) -> str:
+    """The panel's CPU limit (percent of one core) as cores: `200` → `2 vCPU`."""
+    if not percent:
+        return "unlimited CPU"
+    n = percent / 100
+    return f"{n:g} vCPU"
