@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from billing.stripe_gateway import WebhookSignatureInvalid, webhook_event_verify
 from billing.webhooks import stripe_event_process
+from core.logs import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,34 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"detail": "Invalid Stripe signature."}, status=400)
     if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         return JsonResponse({"detail": "Not a Stripe event."}, status=400)
-    try:
-        result = stripe_event_process(event=event)
-    except Exception:
-        return JsonResponse({"detail": "Event could not be processed; retry."}, status=500)
+    obj = (event.get("data") or {}).get("object") or {}
+    claimed_order = (obj.get("metadata") or {}).get("order_id") or obj.get("client_reference_id")
+    with log_context(stripe_event_id=event["id"], order_id=claimed_order):
+        try:
+            result = stripe_event_process(event=event)
+        except Exception:
+            return JsonResponse({"detail": "Event could not be processed; retry."}, status=500)
+        logger.info(
+            "Stripe event %s: %s%s%s",
+            event["type"],
+            result.status,
+            " (duplicate)" if result.duplicate else "",
+            f" ({result.note})" if result.note else "",
+        )
     return JsonResponse(
         {"received": True, "duplicate": result.duplicate, "status": result.status}, status=200
     )
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook_floor(request: HttpRequest) -> HttpResponse:
+    """Benchmarks only (urls.py mounts it when BENCH_FLOOR_VIEW): the webhook's signature
+    check and nothing else, the floor bench/webhook_ingest.py compares the real view with."""
+    try:
+        webhook_event_verify(
+            payload=request.body, signature=request.headers.get("Stripe-Signature")
+        )
+    except WebhookSignatureInvalid:
+        return JsonResponse({"detail": "Invalid Stripe signature."}, status=400)
+    return JsonResponse({"received": True}, status=200)

@@ -60,3 +60,22 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class MetricValue(models.Model):
+    """A metric several processes add to (panel calls, ...), summed in the database so every
+    web process's /metrics shows the same cluster-wide figure. See core/metrics.py."""
+
+    name = models.CharField(max_length=100)
+    labels = models.CharField(max_length=191, blank=True, help_text="sorted JSON of the labels")
+    value = models.FloatField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "metric_values"
+        constraints = [
+            models.UniqueConstraint(fields=["name", "labels"], name="metric_values_name_labels")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}{self.labels} = {self.value}"

@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 from core.env import env_bool, env_float, env_int, env_list, env_str
+from core.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -155,6 +157,10 @@ CHECKOUT_EXPIRES_SECONDS = env_int("CHECKOUT_EXPIRES_SECONDS", 3600)
 PANEL_EXTERNAL_ID_PREFIX = env_str("PANEL_EXTERNAL_ID_PREFIX", "givrwrld")
 PANEL_TIMEOUT_SECONDS = env_float("PANEL_TIMEOUT_SECONDS", 15.0)
 PANEL_CREATE_TIMEOUT_SECONDS = env_float("PANEL_CREATE_TIMEOUT_SECONDS", 60.0)
+# Stay under the panel's rate limit (240/min by default, one fixed 60 s window per admin
+# user): the client waits for the window to reset when X-RateLimit-Remaining runs out.
+PANEL_SELF_THROTTLE = env_bool("PANEL_SELF_THROTTLE", True)
+PANEL_RATE_LIMIT_PER_MINUTE = env_int("PANEL_RATE_LIMIT_PER_MINUTE", 240)
 
 # Provisioning retries (retryable panel errors only: connection, timeout, 5xx, 429).
 PROVISION_MAX_ATTEMPTS = env_int("PROVISION_MAX_ATTEMPTS", 6)
@@ -175,19 +181,25 @@ RECONCILE_PENDING_AFTER_SECONDS = env_int("RECONCILE_PENDING_AFTER_SECONDS", 120
 INSTALL_TIMEOUT_SECONDS = env_int("INSTALL_TIMEOUT_SECONDS", 1800)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # httpx logs every request line at INFO; our panel client records its own calls.
-        "httpx": {"level": "WARNING"},
-        "httpcore": {"level": "WARNING"},
-    },
-}
+# json (one object per line, with order_id / stripe_event_id / panel_server_id) or plain.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+
+# --- Operations: /metrics, /healthz, /readyz (docs/observability.md) -------------------------
+# /metrics answers a request with `Authorization: Bearer $METRICS_TOKEN`, or one from an
+# address in METRICS_ALLOWED_NETWORKS (CIDRs); with neither set it answers 403.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", [])
+READY_WORKER_MAX_AGE_SECONDS = env_int("READY_WORKER_MAX_AGE_SECONDS", 120)
+READY_PANEL_CACHE_SECONDS = env_float("READY_PANEL_CACHE_SECONDS", 30.0)
+READY_PANEL_TIMEOUT_SECONDS = env_float("READY_PANEL_TIMEOUT_SECONDS", 5.0)
+READY_TASK_MAX_AGE_SECONDS = env_int("READY_TASK_MAX_AGE_SECONDS", 300)
+READY_PAID_MAX_AGE_MINUTES = env_int("READY_PAID_MAX_AGE_MINUTES", 15)
+# Benchmarks only (bench/webhook_ingest.py): a twin of the webhook that only verifies the
+# signature, to measure the floor the real webhook is compared with.
+BENCH_FLOOR_VIEW = env_bool("BENCH_FLOOR_VIEW", False)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "billing@localhost")

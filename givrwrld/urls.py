@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 
-from billing.views import stripe_webhook
+from billing.views import stripe_webhook, stripe_webhook_floor
+from core import views as ops_views
 from givrwrld.api import api
 
 urlpatterns = [
@@ -12,11 +13,19 @@ urlpatterns = [
     # trailing slash, because Stripe treats the redirect APPEND_SLASH would send as a failure.
     path("api/stripe/webhook", stripe_webhook, name="stripe-webhook"),
     path("api/", api.urls),
+    # Operations: Prometheus scrape (token or allowed network), liveness, readiness.
+    path("metrics", ops_views.metrics, name="metrics"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
     # Sign-up, e-mail verification, log in/out, password reset (django-allauth), and profile.
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("storefront.urls")),
 ]
+
+if settings.BENCH_FLOOR_VIEW:
+    # bench/webhook_ingest.py only: verifies the signature and answers 200 (the floor).
+    urlpatterns.append(path("bench/webhook-floor", stripe_webhook_floor))
 
 if settings.DEBUG:
     # The demo serves admin CSS itself; production puts static files behind the web server.

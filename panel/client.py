@@ -41,6 +41,7 @@ from panel.errors import (
     PanelValidationError,
 )
 from panel.pagination import iter_list_items, page_params
+from panel.throttle import RateLimiter
 from panel.types import (
     ClientServerView,
     FeatureLimits,
@@ -232,6 +233,9 @@ class PanelClient:
         timeout: float = 15.0,
         create_timeout: float = MIN_CREATE_TIMEOUT,
         on_call: OnCall | None = None,
+        rate_limit_per_minute: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not base_url or not base_url.strip():
             raise PanelTerminalError("Panel URL is empty")
@@ -244,6 +248,12 @@ class PanelClient:
         self.create_timeout = max(float(create_timeout), self.timeout)
         self._on_call = on_call
         self._rate_limit: RateLimitState | None = None
+        # Application API only (the client API has its own, larger bucket). None = no pacing.
+        self.throttle = (
+            RateLimiter(per_minute=rate_limit_per_minute, clock=clock, sleep=sleep)
+            if rate_limit_per_minute
+            else None
+        )
         self._http = httpx.Client(
             base_url=self.base_url,
             transport=transport,
@@ -257,8 +267,12 @@ class PanelClient:
     @classmethod
     def from_settings(cls, **kw: Any) -> PanelClient:
         """Build from the encrypted secrets table (``manage.py secrets set panel.PANEL_URL ...``).
-        ``kw`` is passed to the constructor (transport, timeouts, on_call)."""
-        from core.secrets import secret_get  # lazy: panel must import without Django configured
+        ``kw`` is passed to the constructor (transport, timeouts, on_call). Unless told
+        otherwise, the client paces itself under PANEL_RATE_LIMIT_PER_MINUTE (when
+        PANEL_SELF_THROTTLE) and reports every call to the metrics (core/metrics.py)."""
+        from django.conf import settings  # lazy: panel must import without Django configured
+
+        from core.secrets import secret_get
 
         url = secret_get("panel.PANEL_URL")
         key = secret_get("panel.PANEL_APP_KEY")
@@ -268,7 +282,14 @@ class PanelClient:
                 "and manage.py secrets set panel.PANEL_APP_KEY …"
             )
         kw.setdefault("client_api_key", secret_get("panel.PANEL_CLIENT_KEY") or None)
-        return cls(url, key, **kw)
+        if settings.PANEL_SELF_THROTTLE:
+            kw.setdefault("rate_limit_per_minute", settings.PANEL_RATE_LIMIT_PER_MINUTE)
+        client = cls(url, key, **kw)
+        if "on_call" not in kw:
+            from core.metrics import panel_call_recorder
+
+            client._on_call = panel_call_recorder(client)
+        return client
 
     def close(self) -> None:
         self._http.close()
@@ -348,6 +369,10 @@ class PanelClient:
             content = jsonlib.dumps(body).encode()
             headers["Content-Type"] = "application/json"
         read_timeout = self.timeout if timeout is None else timeout
+        ids = {"panel_server_id": path["server_id"]} if path and "server_id" in path else {}
+        throttle = None if client_api else self.throttle
+        if throttle is not None:
+            throttle.before_request()
         started = time.perf_counter()
         try:
             try:
@@ -372,6 +397,11 @@ class PanelClient:
                     outcome_unknown=True,
                 ) from None
             self._record_rate_limit(response.headers)
+            if throttle is not None:
+                throttle.observe(
+                    limit=_header_int(response.headers, "X-RateLimit-Limit"),
+                    remaining=_header_int(response.headers, "X-RateLimit-Remaining"),
+                )
             if not response.is_success:
                 raise _error_from_response(response, endpoint)
             result = self._decode(response, endpoint, method)
@@ -379,12 +409,17 @@ class PanelClient:
             elapsed = time.perf_counter() - started
             outcome = "ok" if err.code in benign_codes else _outcome(err)
             logger.info(
-                "panel %s -> %s (%s) in %.3fs", endpoint, err.status or "-", outcome, elapsed
+                "panel %s -> %s (%s) in %.3fs",
+                endpoint,
+                err.status or "-",
+                outcome,
+                elapsed,
+                extra=ids,
             )
             self._report(endpoint, outcome, elapsed)
             raise
         elapsed = time.perf_counter() - started
-        logger.debug("panel %s -> %s in %.3fs", endpoint, response.status_code, elapsed)
+        logger.debug("panel %s -> %s in %.3fs", endpoint, response.status_code, elapsed, extra=ids)
         self._report(endpoint, "ok", elapsed)
         return result
 

@@ -30,6 +30,7 @@ from catalog.services import allocation_mark_taken, allocation_reserve
 from catalog.variables import environment_for
 from core.alerts import alert_send
 from core.errors import ServiceError
+from core.logs import log_context_bind, with_log_context
 from panel.client import PanelClient
 from panel.errors import (
     PanelError,
@@ -105,6 +106,7 @@ def order_claim(*, order_id: int, actor: str = WORKER_ACTOR) -> Order | None:
         ).order
 
 
+@with_log_context("order_id")
 def order_provision(*, order_id: int, client: PanelClient | None = None) -> str:
     """Run one provisioning attempt for the order. Returns the order's status afterwards."""
     order = order_claim(order_id=order_id)
@@ -249,6 +251,7 @@ def _allocation_swap(*, order: Order) -> None:
 
 
 def _order_mark_provisioned(*, order: Order, server: PanelServer) -> None:
+    log_context_bind(panel_server_id=server.id)
     order.refresh_from_db()
     address = order.allocation.address if order.allocation else ""
     primary = server.primary_allocation
@@ -268,6 +271,9 @@ def _order_mark_provisioned(*, order: Order, server: PanelServer) -> None:
             "lease_until": None,
             "error_message": "",
         },
+    )
+    logger.info(
+        "Order #%s provisioned: panel server %s (%s)", order.pk, server.id, server.identifier
     )
 
 

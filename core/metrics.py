@@ -1,0 +1,339 @@
+"""Prometheus metrics, correct across processes and machines.
+
+Web processes (gunicorn) and workers run apart, often on different machines, and workers serve
+no HTTP. So nothing here lives in process memory:
+
+* Figures the database already holds are computed **at scrape time** by ``DatabaseCollector``:
+  orders by status, the paid → provisioned duration histogram (from ``paid_at`` /
+  ``provisioned_at``), stored Stripe events by type and status, the task queue (django-tasks-db's
+  READY rows), alerts, the worker heartbeat.
+* Figures only a process sees (panel calls, the panel's rate-limit headers) are added to a
+  small table (``metric_values``) by the panel client's ``on_call`` hook, one UPDATE per call
+  (the panel allows ~4 calls/s, so this is no load), and read back at scrape time.
+
+Every web process therefore answers ``/metrics`` with the same cluster-wide figures: scrape one
+of them (or all, and aggregate with ``max``, never ``sum``). See docs/observability.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
+from django.utils import timezone
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from core.models import MetricValue
+
+if TYPE_CHECKING:
+    from panel.client import PanelClient
+
+logger = logging.getLogger(__name__)
+
+# Paid → provisioned, seconds. One panel call takes ~0.1-2 s; a create waits on Wings (≤ 60 s);
+# retries back off up to minutes.
+PROVISIONING_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+PANEL_CALLS = "panel_calls"
+PANEL_CALL_SECONDS = "panel_call_seconds"
+PANEL_RATE_LIMIT_LIMIT = "panel_rate_limit_limit"
+PANEL_RATE_LIMIT_REMAINING = "panel_rate_limit_remaining"
+PANEL_RATE_LIMIT_OBSERVED = "panel_rate_limit_observed_at"
+
+
+def _labels_key(labels: dict[str, str]) -> str:
+    return json.dumps(labels, sort_keys=True, separators=(",", ":"))
+
+
+# --- writing (any process) ------------------------------------------------------------------
+
+
+def metric_increment(*, name: str, labels: dict[str, str] | None = None, by: float = 1) -> None:
+    """Add to a shared counter. Atomic in the database (UPDATE value = value + by); the first
+    writer creates the row and a concurrent first writer falls back to the UPDATE."""
+    key = _labels_key(labels or {})
+    # A savepoint: called inside someone's transaction, a failed INSERT must not poison it.
+    with transaction.atomic():
+        if MetricValue.objects.filter(name=name, labels=key).update(value=F("value") + by):
+            return
+        try:
+            with transaction.atomic():
+                MetricValue.objects.create(name=name, labels=key, value=by)
+                return
+        except IntegrityError:
+            pass
+        MetricValue.objects.filter(name=name, labels=key).update(value=F("value") + by)
+
+
+def metric_set(*, name: str, labels: dict[str, str] | None = None, value: float) -> None:
+    """Set a shared gauge (last writer wins)."""
+    key = _labels_key(labels or {})
+    with transaction.atomic():
+        if MetricValue.objects.filter(name=name, labels=key).update(value=value):
+            return
+        try:
+            with transaction.atomic():
+                MetricValue.objects.create(name=name, labels=key, value=value)
+        except IntegrityError:
+            MetricValue.objects.filter(name=name, labels=key).update(value=value)
+
+
+def panel_call_recorder(client: PanelClient) -> Callable[[str, str, float], None]:
+    """The default ``on_call`` hook ``PanelClient.from_settings`` installs: counts the call by
+    endpoint template and outcome, adds its duration, and records the rate-limit headers."""
+
+    def record(endpoint: str, outcome: str, seconds: float) -> None:
+        labels = {"endpoint": endpoint, "outcome": outcome}
+        metric_increment(name=PANEL_CALLS, labels=labels)
+        metric_increment(name=PANEL_CALL_SECONDS, labels=labels, by=seconds)
+        state = client.rate_limit
+        if state is not None and state.remaining is not None:
+            metric_set(name=PANEL_RATE_LIMIT_REMAINING, value=state.remaining)
+            metric_set(name=PANEL_RATE_LIMIT_OBSERVED, value=state.observed_at)
+            if state.limit is not None:
+                metric_set(name=PANEL_RATE_LIMIT_LIMIT, value=state.limit)
+
+    return record
+
+
+# --- reading (at scrape time) ---------------------------------------------------------------
+
+
+def _shared(name: str) -> list[tuple[dict[str, str], float]]:
+    rows = MetricValue.objects.filter(name=name).values_list("labels", "value").order_by("labels")
+    return [(json.loads(labels or "{}"), value) for labels, value in rows]
+
+
+def _shared_value(name: str) -> float | None:
+    values = _shared(name)
+    return values[0][1] if values else None
+
+
+class DatabaseCollector(Collector):
+    """Everything /metrics shows, read from the database when Prometheus scrapes."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._orders()
+        yield self._provisioning_duration()
+        yield from self._panel()
+        yield from self._stripe_events()
+        yield from self._tasks()
+        yield from self._alerts()
+        yield from self._heartbeats()
+
+    @staticmethod
+    def _orders() -> Iterator[Metric]:
+        from billing.models import Order, OrderStatus
+
+        counts = dict(
+            Order.objects.order_by()
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .values_list("status", "n")
+        )
+        g = GaugeMetricFamily("givrwrld_orders", "Orders by current status.", labels=["status"])
+        for status in OrderStatus.values:
+            g.add_metric([status], counts.get(status, 0))
+        yield g
+        oldest_paid = Order.objects.filter(status=OrderStatus.PAID).aggregate(t=Min("paid_at"))
+        age = GaugeMetricFamily(
+            "givrwrld_orders_paid_oldest_age_seconds",
+            "Age of the oldest order waiting in 'paid' (0 when none).",
+        )
+        t = oldest_paid["t"]
+        age.add_metric([], (timezone.now() - t).total_seconds() if t else 0.0)
+        yield age
+
+    @staticmethod
+    def _provisioning_duration() -> Metric:
+        """Histogram of provisioned_at - paid_at over every order that was provisioned.
+        Built from the rows at scrape time, so it is the same whichever process answers, and
+        it only grows (orders are never deleted; later lifecycle changes keep both stamps)."""
+        from billing.models import Order
+
+        done = Order.objects.filter(paid_at__isnull=False, provisioned_at__isnull=False)
+        duration = ExpressionWrapper(
+            F("provisioned_at") - F("paid_at"), output_field=DurationField()
+        )
+        aggregates: dict[str, Any] = {
+            f"le_{i}": Count(
+                "pk", filter=Q(provisioned_at__lte=F("paid_at") + timedelta(seconds=le))
+            )
+            for i, le in enumerate(PROVISIONING_BUCKETS)
+        }
+        row = done.aggregate(total=Count("pk"), seconds=Sum(duration), **aggregates)
+        buckets = [
+            (str(float(le)), row[f"le_{i}"] or 0) for i, le in enumerate(PROVISIONING_BUCKETS)
+        ]
+        buckets.append(("+Inf", row["total"] or 0))
+        total = row["seconds"]
+        seconds = total.total_seconds() if isinstance(total, timedelta) else float(total or 0)
+        return HistogramMetricFamily(
+            "givrwrld_provisioning_duration_seconds",
+            "Time from payment (paid_at) to a panel server (provisioned_at).",
+            buckets=buckets,
+            sum_value=seconds,
+        )
+
+    @staticmethod
+    def _panel() -> Iterator[Metric]:
+        calls = CounterMetricFamily(
+            "givrwrld_panel_calls",
+            "Panel API calls by endpoint template and outcome (ok, not_found, validation, "
+            "rate_limited, server_error, timeout, connection, ...).",
+            labels=["endpoint", "outcome"],
+        )
+        for labels, value in _shared(PANEL_CALLS):
+            calls.add_metric([labels.get("endpoint", ""), labels.get("outcome", "")], value)
+        yield calls
+        seconds = CounterMetricFamily(
+            "givrwrld_panel_call_seconds",
+            "Time spent in panel API calls, by endpoint template and outcome.",
+            labels=["endpoint", "outcome"],
+        )
+        for labels, value in _shared(PANEL_CALL_SECONDS):
+            seconds.add_metric([labels.get("endpoint", ""), labels.get("outcome", "")], value)
+        yield seconds
+        for name, metric, doc in (
+            (
+                PANEL_RATE_LIMIT_REMAINING,
+                "givrwrld_panel_rate_limit_remaining",
+                "X-RateLimit-Remaining on the last panel response (any process).",
+            ),
+            (
+                PANEL_RATE_LIMIT_LIMIT,
+                "givrwrld_panel_rate_limit_limit",
+                "X-RateLimit-Limit on the last panel response.",
+            ),
+            (
+                PANEL_RATE_LIMIT_OBSERVED,
+                "givrwrld_panel_rate_limit_observed_timestamp_seconds",
+                "When those headers were read (unix time).",
+            ),
+        ):
+            shared = _shared_value(name)
+            if shared is not None:
+                g = GaugeMetricFamily(metric, doc)
+                g.add_metric([], shared)
+                yield g
+
+    @staticmethod
+    def _stripe_events() -> Iterator[Metric]:
+        from billing.models import StripeEvent
+
+        rows = (
+            StripeEvent.objects.order_by()
+            .values_list("type", "status")
+            .annotate(n=Count("pk"))
+            .values_list("type", "status", "n")
+        )
+        g = GaugeMetricFamily(
+            "givrwrld_stripe_events",
+            "Verified Stripe webhook events stored, by type and outcome (processed, ignored, "
+            "failed). Duplicate deliveries are not stored again.",
+            labels=["type", "status"],
+        )
+        for event_type, status, n in sorted(rows):
+            g.add_metric([event_type, status], n)
+        yield g
+
+    @staticmethod
+    def _tasks() -> Iterator[Metric]:
+        from django_tasks.base import TaskResultStatus
+        from django_tasks_db.models import DBTaskResult, get_date_max
+
+        now = timezone.now()
+        ready = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
+        runnable = ready.filter(Q(run_after=get_date_max()) | Q(run_after__lte=now))
+        depth = GaugeMetricFamily(
+            "givrwrld_task_queue_depth",
+            "Tasks waiting (READY): runnable now, or delayed (a retry's backoff).",
+            labels=["state"],
+        )
+        n_runnable = runnable.count()
+        depth.add_metric(["runnable"], n_runnable)
+        depth.add_metric(["delayed"], ready.count() - n_runnable)
+        yield depth
+        age = GaugeMetricFamily(
+            "givrwrld_task_queue_oldest_age_seconds",
+            "How long the oldest runnable task has been waiting (0 when none).",
+        )
+        age.add_metric([], task_queue_oldest_age(now=now) or 0.0)
+        yield age
+        running = GaugeMetricFamily("givrwrld_tasks_running", "Tasks a worker is running.")
+        running.add_metric([], DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).count())
+        yield running
+
+    @staticmethod
+    def _alerts() -> Iterator[Metric]:
+        from core.models import Alert
+
+        counts = dict(
+            Alert.objects.order_by()
+            .values_list("delivered")
+            .annotate(n=Count("pk"))
+            .values_list("delivered", "n")
+        )
+        c = CounterMetricFamily(
+            "givrwrld_alerts",
+            "Operator alerts raised (stored in `alerts`), by whether an ALERT_URLS target "
+            "accepted them.",
+            labels=["delivered"],
+        )
+        c.add_metric(["true"], counts.get(True, 0))
+        c.add_metric(["false"], counts.get(False, 0))
+        yield c
+
+    @staticmethod
+    def _heartbeats() -> Iterator[Metric]:
+        from core.models import Heartbeat
+
+        g = GaugeMetricFamily(
+            "givrwrld_heartbeat_age_seconds",
+            "Seconds since each background loop last beat (the worker's tick).",
+            labels=["name"],
+        )
+        now = timezone.now()
+        for name, beat_at in Heartbeat.objects.values_list("name", "beat_at").order_by("name"):
+            g.add_metric([name], (now - beat_at).total_seconds())
+        yield g
+
+
+def task_queue_oldest_age(*, now: Any = None) -> float | None:
+    """Seconds the oldest runnable READY task has waited (since enqueued, or since its
+    run_after passed); None when the queue is empty."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    now = now or timezone.now()
+    ready = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
+    undelayed = ready.filter(run_after=get_date_max()).aggregate(t=Min("enqueued_at"))["t"]
+    delayed = (
+        ready.exclude(run_after=get_date_max())
+        .filter(run_after__lte=now)
+        .aggregate(t=Min("run_after"))["t"]
+    )
+    starts = [t for t in (undelayed, delayed) if t is not None]
+    return (now - min(starts)).total_seconds() if starts else None
+
+
+_registry = CollectorRegistry(auto_describe=False)
+_registry.register(DatabaseCollector())
+
+
+def metrics_render() -> tuple[bytes, str]:
+    """The exposition text and its content type."""
+    return generate_latest(_registry), CONTENT_TYPE_LATEST
