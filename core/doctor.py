@@ -1,0 +1,125 @@
+"""`manage.py doctor`: is this installation ready to sell? Each check names what to fix.
+
+Reads only, plus one read call to the panel. The catalogue, panel and secrets are imported
+lazily so `core` stays importable on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+
+@dataclass
+class Check:
+    name: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _check_plans() -> list[Check]:
+    from catalog.models import Egg, Plan
+
+    eggs = Check("Every active plan has a synced egg")
+    prices = Check("Every active plan has a Stripe price")
+    known = set(Egg.objects.values_list("ptero_egg_id", flat=True))
+    for plan in Plan.objects.filter(active=True).order_by("slug"):
+        if plan.egg_id not in known:
+            eggs.problems.append(
+                f"plan '{plan.slug}' uses egg {plan.egg_id}, which the catalogue does not have: "
+                "run `manage.py panel_sync`, or pick another egg (admin → Catalog → Plans)"
+            )
+        if not plan.stripe_price_id.strip():
+            prices.problems.append(
+                f"plan '{plan.slug}' has no Stripe price: create a price in Stripe and set its "
+                "id (price_...) on the plan (admin → Catalog → Plans)"
+            )
+    return [eggs, prices]
+
+
+def _check_regions() -> list[Check]:
+    from catalog.models import Plan, Region
+    from catalog.selectors import free_allocations, region_nodes
+
+    mapped = Check("Every active region maps to a node")
+    ports = Check("Every mapped node has free ports for a plan")
+    plans = list(Plan.objects.filter(active=True))
+    seen: set[int] = set()
+    for region in Region.objects.filter(active=True).order_by("slug"):
+        nodes = list(region_nodes(region=region))
+        if not nodes:
+            mapped.problems.append(
+                f"region '{region.slug}' ({region.name}) has no node (outside maintenance): map "
+                "one (admin → Catalog → Regions), or set its panel location id and run "
+                "`manage.py panel_sync`"
+            )
+        for node in nodes:
+            if node.pk in seen:
+                continue
+            seen.add(node.pk)
+            has_free = (
+                any(free_allocations(node=node, plan=plan).exists() for plan in plans)
+                if plans
+                else free_allocations(node=node).exists()
+            )
+            if not has_free:
+                ports.problems.append(
+                    f"node '{node.name}' (panel node {node.ptero_node_id}) has no free port in "
+                    "any plan's port range: add allocations in the panel, then "
+                    "`manage.py panel_sync`"
+                )
+    return [mapped, ports]
+
+
+def _check_panel() -> Check:
+    from panel.client import PanelClient
+    from panel.errors import PanelError
+
+    check = Check("The panel URL and application key work")
+    try:
+        with PanelClient.from_settings() as client:
+            client.locations_list()
+    except PanelError as exc:
+        check.problems.append(f"{exc} (check panel.PANEL_URL and panel.PANEL_APP_KEY)")
+    except Exception as exc:  # an undecryptable secret, a malformed URL...
+        check.problems.append(f"{exc}")
+    return check
+
+
+def _check_stripe() -> Check:
+    check = Check("The Stripe secret key and webhook secret are set")
+    if not settings.STRIPE_SECRET_KEY:
+        check.problems.append("STRIPE_SECRET_KEY is not set (sk_live_... or sk_test_...)")
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        check.problems.append(
+            "STRIPE_WEBHOOK_SECRET is not set (whsec_..., from the webhook endpoint in Stripe)"
+        )
+    return check
+
+
+def _check_secrets() -> Check:
+    from core.crypto import decrypt
+    from core.models import Secret
+
+    check = Check("AES_KEY decrypts every stored secret")
+    for row in Secret.objects.order_by("name"):
+        try:
+            decrypt(bytes(row.ciphertext), associated_data=row.name)
+        except Exception as exc:
+            check.problems.append(f"{exc} ({row.name}: set it again with `manage.py secrets set`)")
+    return check
+
+
+def doctor_run() -> list[Check]:
+    """Every check, in a fixed order."""
+    return [
+        *_check_plans(),
+        *_check_regions(),
+        _check_panel(),
+        _check_stripe(),
+        _check_secrets(),
+    ]

@@ -1,0 +1,82 @@
+"""`manage.py doctor`: all green on the demo set-up; each problem named, exit status non-zero."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalog.models import Plan, Region, RegionNodeMap
+from core.models import Secret
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _doctor() -> tuple[str, CommandError | None]:
+    out = io.StringIO()
+    try:
+        call_command("doctor", stdout=out, no_color=True)
+    except CommandError as exc:
+        return out.getvalue(), exc
+    return out.getvalue(), None
+
+
+def test_demo_setup_is_all_green(catalog):
+    out, error = _doctor()
+    assert error is None, out
+    lines = out.splitlines()
+    assert lines == [
+        "ok    Every active plan has a synced egg",
+        "ok    Every active plan has a Stripe price",
+        "ok    Every active region maps to a node",
+        "ok    Every mapped node has free ports for a plan",
+        "ok    The panel URL and application key work",
+        "ok    The Stripe secret key and webhook secret are set",
+        "ok    AES_KEY decrypts every stored secret",
+        "All checks passed.",
+    ]
+
+
+def test_names_each_problem_and_fails(catalog, settings):
+    Plan.objects.filter(slug="rust-8gb").update(stripe_price_id="")
+    RegionNodeMap.objects.filter(region__slug="eu-west").delete()
+    Region.objects.filter(slug="eu-west").update(ptero_location_id=None)
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    out, error = _doctor()
+    assert error is not None and str(error) == "3 problems to fix."
+    fails = [line for line in out.splitlines() if line.startswith("FAIL")]
+    assert len(fails) == 3
+    assert fails[0].startswith(
+        "FAIL: Every active plan has a Stripe price: plan 'rust-8gb' has no Stripe price"
+    )
+    assert fails[1].startswith(
+        "FAIL: Every active region maps to a node: region 'eu-west' (Frankfurt) has no node"
+    )
+    assert fails[2].startswith("FAIL: The Stripe secret key and webhook secret are set: ")
+    assert "STRIPE_WEBHOOK_SECRET" in fails[2]
+    assert "ok    Every active plan has a synced egg" in out
+
+
+def test_unreachable_panel_and_wrong_aes_key(catalog, settings):
+    catalog.shutdown()  # the panel is gone
+    out, error = _doctor()
+    assert error is not None
+    assert "FAIL: The panel URL and application key work: " in out
+
+    settings.AES_KEY = "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE="
+    out, error = _doctor()
+    assert error is not None
+    names = sorted(Secret.objects.values_list("name", flat=True))
+    for name in names:
+        assert f"({name}: set it again with `manage.py secrets set`)" in out
+
+
+def test_node_without_free_ports(catalog):
+    from catalog.models import Allocation
+
+    Allocation.objects.filter(node__regions__slug="us-east").update(assigned=True)
+    out, error = _doctor()
+    assert error is not None
+    assert "FAIL: Every mapped node has free ports for a plan: node '" in out
+    assert "Every active region maps to a node" in out
