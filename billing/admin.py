@@ -104,9 +104,31 @@ class StripeEventAdmin(admin.ModelAdmin):
     list_display = ["event_id", "type", "status", "order", "received_at"]
     list_filter = ["type", "status"]
     search_fields = ["event_id", "object_id"]
+    actions = ["reprocess"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         return [f.name for f in StripeEvent._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # the log is the record of what Stripe told us
+
+    @admin.action(description="Reprocess (handle the stored event again)")
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
+        from billing.webhooks import stripe_event_process
+
+        for row in queryset:
+            # Only a 'failed' row is handled again; handlers are idempotent, so a processed
+            # event's second run changes nothing it already changed.
+            StripeEvent.objects.filter(pk=row.pk).update(status="failed")
+            try:
+                result = stripe_event_process(event=row.payload)
+            except Exception as exc:
+                self.message_user(
+                    request, f"Event {row.event_id} failed again: {exc}", messages.ERROR
+                )
+            else:
+                note = f" ({result.note})" if result.note else ""
+                self.message_user(request, f"Event {row.event_id}: {result.status}{note}")

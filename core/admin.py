@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from core.crypto import encrypt
-from core.models import Secret
+from core.models import Alert, Heartbeat, Secret
 
 
 class SecretForm(forms.ModelForm):
@@ -37,3 +37,27 @@ class SecretAdmin(admin.ModelAdmin):
         elif not change:
             raise forms.ValidationError("A new secret needs a value.")
         super().save_model(request, obj, form, change)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "title", "order_id", "delivered"]
+    list_filter = ["delivered"]
+    search_fields = ["title", "body", "order_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ["name", "beat_at"]
