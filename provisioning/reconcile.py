@@ -29,7 +29,7 @@ from billing.services import order_reconcile_pending
 from core.alerts import alert_send
 from core.errors import ServiceError
 from panel.client import PanelClient
-from panel.errors import PanelError
+from panel.errors import PanelError, PanelNotFoundError
 from provisioning.services import provisioning_enqueue
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,11 @@ def _watch_installs(report: ReconcileReport, client: PanelClient, now: object) -
     timeout = timedelta(seconds=settings.INSTALL_TIMEOUT_SECONDS)
     for order in watching:
         assert order.ptero_server_id is not None
-        server = client.server_get(server_id=order.ptero_server_id)
+        try:
+            server = client.server_get(server_id=order.ptero_server_id)
+        except PanelNotFoundError:
+            continue  # gone from the panel: the vanished check reports it
+
         if server.status not in ("installing", "install_failed"):
             Order.objects.filter(pk=order.pk).update(installed_at=now)
             report.installed.append(order.pk)

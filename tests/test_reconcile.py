@@ -1,0 +1,158 @@
+"""The reconciler, the worker's tick and the operator's "mark resolved"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+from testkit import checkout, run_worker
+
+from billing.models import Order
+from core.errors import ServiceError
+from core.heartbeats import heartbeat_age
+from core.models import Alert
+from panel.client import PanelClient
+from panel.types import FeatureLimits, ServerCreateSpec, ServerLimits
+from provisioning.reconcile import reconcile
+from provisioning.services import order_mark_resolved
+from provisioning.ticks import TICK_TASK_PATH, tick_ensure, tick_run, tick_schedule
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _provisioned(client, stripe_sandbox) -> Order:
+    order = Order.objects.get(pk=checkout(client).json()["order_id"])
+    stripe_sandbox.complete_session(order.stripe_session_id)
+    run_worker()
+    order.refresh_from_db()
+    assert order.status == "provisioned"
+    return order
+
+
+def _make_server_in_panel(order: Order) -> int:
+    """What an earlier attempt (or an operator) did: a server under the order's external id."""
+    with PanelClient.from_settings() as client:
+        user = client.user_create(
+            email="hand@example.com", username="handmade", first_name="H", last_name="M"
+        )
+        server = client.server_create(
+            ServerCreateSpec(
+                name="by hand",
+                user_id=user.id,
+                egg_id=3,
+                docker_image="ghcr.io/pterodactyl/yolks:java_21",
+                startup="java -jar server.jar",
+                environment={"SERVER_JARFILE": "server.jar", "BUILD_NUMBER": "latest"},
+                limits=ServerLimits(memory=1024, swap=0, disk=1024, io=500, cpu=100),
+                feature_limits=FeatureLimits(),
+                external_id=order.panel_external_id,
+                allocation_id=order.allocation.ptero_allocation_id,
+            )
+        )
+    return server.id
+
+
+def test_install_that_never_finishes_is_alerted_once(catalog, stripe_sandbox, customer, settings):
+    catalog.faults.install_mode = "never"
+    _, client = customer
+    order = _provisioned(client, stripe_sandbox)
+    settings.INSTALL_TIMEOUT_SECONDS = 0
+
+    first = reconcile()
+    second = reconcile()
+
+    assert first.install_alerts == [order.pk]
+    assert second.install_alerts == []
+    alert = Alert.objects.get(order_id=order.pk)
+    assert alert.title == f"Order #{order.pk}: server install installing"
+    assert f"Panel server {order.ptero_server_id}" in alert.body
+
+
+def test_finished_install_is_recorded(catalog, stripe_sandbox, customer):
+    _, client = customer
+    order = _provisioned(client, stripe_sandbox)
+    report = reconcile()
+    assert report.installed == [order.pk]
+    order.refresh_from_db()
+    assert order.installed_at is not None
+    assert Alert.objects.count() == 0
+
+
+def test_vanished_server_is_alerted_once(catalog, stripe_sandbox, customer):
+    _, client = customer
+    order = _provisioned(client, stripe_sandbox)
+    del catalog.state.servers[order.ptero_server_id]  # deleted in the panel by hand
+
+    assert reconcile().vanished_alerts == [order.pk]
+    assert reconcile().vanished_alerts == []
+    assert Alert.objects.get(order_id=order.pk).title == (
+        f"Order #{order.pk}: panel server {order.ptero_server_id} is gone"
+    )
+
+
+def test_stuck_provisioning_is_resumed_and_adopts_the_server_the_dead_worker_made(
+    catalog, stripe_sandbox, customer
+):
+    _, client = customer
+    order = Order.objects.get(pk=checkout(client).json()["order_id"])
+    stripe_sandbox.complete_session(order.stripe_session_id, deliver=False)
+    server_id = _make_server_in_panel(order)
+    Order.objects.filter(pk=order.pk).update(
+        status="provisioning", provisioning_attempts=1, lease_until=timezone.now() - timedelta(1)
+    )
+    catalog.reset_counters()
+
+    assert reconcile(panel_checks=False).resumed == [order.pk]
+    run_worker()
+
+    order.refresh_from_db()
+    assert order.status == "provisioned"
+    assert order.ptero_server_id == server_id
+    assert len(catalog.state.servers) == 1
+    assert catalog.counters() == {"GET /api/application/servers/external/{external_id}": 1}
+
+
+def test_live_lease_is_left_alone(catalog, stripe_sandbox, customer):
+    _, client = customer
+    order = Order.objects.get(pk=checkout(client).json()["order_id"])
+    Order.objects.filter(pk=order.pk).update(
+        status="provisioning", lease_until=timezone.now() + timedelta(minutes=5)
+    )
+    assert reconcile(panel_checks=False).resumed == []
+
+
+def test_mark_resolved_adopts_a_server_made_by_hand(catalog, stripe_sandbox, customer):
+    _, client = customer
+    order = Order.objects.get(pk=checkout(client).json()["order_id"])
+    Order.objects.filter(pk=order.pk).update(status="error", error_message="panel said no")
+
+    with pytest.raises(ServiceError, match="has no server with external id"):
+        order_mark_resolved(order_id=order.pk, actor="staff:ops")
+    assert Order.objects.get(pk=order.pk).status == "error"
+
+    server_id = _make_server_in_panel(order)
+    resolved = order_mark_resolved(order_id=order.pk, actor="staff:ops")
+    assert resolved.status == "provisioned"
+    assert resolved.ptero_server_id == server_id
+    assert resolved.error_message == ""
+    assert resolved.events.last().actor == "staff:ops"
+
+
+def test_tick_beats_reconciles_syncs_and_queues_one_next_tick(catalog, settings):
+    assert heartbeat_age(name="worker") is None
+    assert tick_ensure() is True
+    assert tick_ensure() is False  # one is queued already
+    DBTaskResult.objects.all().delete()
+
+    done = tick_run()
+    tick_schedule()  # a second worker's tick finding one queued adds nothing
+
+    assert done == "reconcile, panel_sync"
+    assert heartbeat_age(name="worker") < timedelta(seconds=5)
+    queued = DBTaskResult.objects.filter(task_path=TICK_TASK_PATH, status="READY")
+    assert queued.count() == 1
+    assert queued.get().run_after > timezone.now() + timedelta(seconds=5)
+    DBTaskResult.objects.all().delete()
+    assert tick_run() == "heartbeat"  # the next tick within the interval only beats
