@@ -45,3 +45,11 @@ format: install
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/*.json
+
+# Benchmarks (bench/, results in bench/results/): loopback only, bounded. Needs MariaDB/MySQL at
+# BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/givrwrld_bench, dropped and recreated).
+.PHONY: bench
+bench: install
+	$(VENV)/bin/pip install -q -e '.[mysql]'
+	cd bench && ../$(BIN)/python webhook_ingest.py
+	cd bench && ../$(BIN)/python provisioning_bench.py
