@@ -4,7 +4,13 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
-from billing.services import checkout_session_create
+from billing.models import Order
+from billing.services import (
+    checkout_session_create,
+    order_cancel_at_period_end,
+    order_change_plan,
+)
+from storefront.selectors import customer_id
 
 router = Router(tags=["checkout"])
 
@@ -54,3 +60,49 @@ def checkout_session(request: HttpRequest, payload: CheckoutIn) -> Status:
             order_id=result.order.pk, status=result.order.status, checkout_url=result.checkout_url
         ),
     )
+
+
+class ServerStateOut(Schema):
+    order_id: int
+    status: str
+    plan: str
+    cancel_at_period_end: bool
+    build_pending: bool
+
+
+def _state(order: Order) -> ServerStateOut:
+    return ServerStateOut(
+        order_id=order.pk,
+        status=order.status,
+        plan=order.plan.slug,
+        cancel_at_period_end=order.cancel_at_period_end,
+        build_pending=order.build_pending,
+    )
+
+
+@router.post(
+    "/servers/{order_id}/cancel",
+    auth=django_auth,
+    response={200: ServerStateOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 503: ErrorOut},
+)
+def cancel(request: HttpRequest, order_id: int) -> ServerStateOut:
+    """Cancel the subscription at the end of the paid period."""
+    order = order_cancel_at_period_end(order_id=order_id, user_id=customer_id(request))
+    return _state(order)
+
+
+class PlanChangeIn(Schema):
+    plan: str
+
+
+@router.post(
+    "/servers/{order_id}/plan",
+    auth=django_auth,
+    response={200: ServerStateOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 503: ErrorOut},
+)
+def change_plan(request: HttpRequest, order_id: int, payload: PlanChangeIn) -> ServerStateOut:
+    """Upgrade or downgrade (prorated); refused before any charge if the node is too full."""
+    order = order_change_plan(
+        order_id=order_id, user_id=customer_id(request), plan_slug=payload.plan
+    )
+    return _state(order)

@@ -67,6 +67,27 @@ class Order(TimeStampedModel):
     install_alerted_at = models.DateTimeField(null=True, blank=True)
     vanished_alerted_at = models.DateTimeField(null=True, blank=True)
     provisioning_attempts = models.PositiveIntegerField(default=0)
+    # --- Billing lifecycle (subscriptions, refunds, disputes): copies of Stripe's current
+    # state, refreshed from the API after each event, so the order of events never matters.
+    stripe_subscription_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    subscription_status = models.CharField(max_length=32, blank=True)
+    current_period_end = models.DateTimeField(
+        null=True, blank=True, help_text="paid until; the renewal date shown to the customer"
+    )
+    cancel_at_period_end = models.BooleanField(default=False)
+    subscription_ended_at = models.DateTimeField(null=True, blank=True)
+    # When the unpaid invoice was first attempted (start of the grace period); cleared on payment.
+    payment_failed_at = models.DateTimeField(null=True, blank=True)
+    stripe_charge_id = models.CharField(max_length=255, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    stripe_dispute_id = models.CharField(max_length=255, blank=True)
+    dispute_status = models.CharField(
+        max_length=32, blank=True, help_text="Stripe's dispute status"
+    )
+    suspended_reason = models.CharField(max_length=191, blank=True)
+    termination_warned_at = models.DateTimeField(null=True, blank=True)
+    # Set while the panel build (plan change) still has to be applied.
+    build_pending = models.BooleanField(default=False)
     # While 'provisioning', the worker holding the order; past this time it is presumed dead.
     lease_until = models.DateTimeField(null=True, blank=True)
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from billing import stripe_gateway
 from billing.models import Order, OrderStatus
-from billing.transitions import TransitionResult, order_transition
+from billing.transitions import TransitionResult, order_note, order_transition
 from catalog.models import Plan, Region
 from catalog.selectors import plan_get_active, region_get_active
 from catalog.services import allocation_reserve
@@ -127,13 +127,18 @@ def checkout_session_create(
 
 def _session_params(*, order: Order, plan: Plan, user: User) -> dict[str, Any]:
     order_ref = str(order.pk)
+    # Session metadata is not copied to the PaymentIntent or the Subscription: refunds,
+    # disputes and renewals need the order id there too.
+    mode_params: dict[str, Any] = (
+        {"mode": "subscription", "subscription_data": {"metadata": {"order_id": order_ref}}}
+        if plan.recurring_interval
+        else {"mode": "payment", "payment_intent_data": {"metadata": {"order_id": order_ref}}}
+    )
     return {
-        "mode": "payment",
+        **mode_params,
         "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
         "client_reference_id": order_ref,
         "metadata": {"order_id": order_ref},
-        # Session metadata is not copied to the PaymentIntent: refunds and disputes need it.
-        "payment_intent_data": {"metadata": {"order_id": order_ref}},
         "customer_email": user.email,
         "success_url": f"{settings.API_URL}/orders/{order.pk}?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{settings.API_URL}/orders/{order.pk}/cancel",
@@ -168,6 +173,7 @@ def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> Tr
                 "stripe_session_id": order.stripe_session_id or session["id"],
                 "stripe_customer_id": session.get("customer") or "",
                 "stripe_payment_intent_id": session.get("payment_intent") or "",
+                "stripe_subscription_id": session.get("subscription") or None,
             },
         )
 
@@ -251,3 +257,102 @@ def order_reconcile_pending(*, order_id: int, actor: str = "reconciler") -> str:
     if session.get("status") == "complete":
         return checkout_session_fulfil(session=session, actor=actor).note
     return "still open"
+
+
+# --------------------------------------------------------------------------- customer actions
+def _customer_order(*, order_id: int, user_id: int) -> Order:
+    order = (
+        Order.objects.select_related("plan", "allocation__node")
+        .filter(pk=order_id, user_id=user_id)
+        .first()
+    )
+    if order is None:
+        raise NotFound("No such server.")
+    return order
+
+
+def order_cancel_at_period_end(*, order_id: int, user_id: int) -> Order:
+    """The customer cancels: the subscription ends at the end of the paid period (the server
+    runs until then, is suspended, and deleted after the retention period)."""
+    order = _customer_order(order_id=order_id, user_id=user_id)
+    if not order.stripe_subscription_id:
+        raise ServiceError("This server was paid once; there is nothing to cancel.", code="one_off")
+    if order.status not in (OrderStatus.PROVISIONED, OrderStatus.SUSPENDED):
+        raise ServiceError(f"The server is {order.status}; it cannot be cancelled now.", status=409)
+    stripe_gateway.subscription_update(
+        subscription_id=order.stripe_subscription_id,
+        params={"cancel_at_period_end": True},
+        idempotency_key=f"order-{order.pk}-cancel-at-period-end",
+    )
+    Order.objects.filter(pk=order.pk).update(cancel_at_period_end=True)
+    order_note(order=order, actor=f"customer:{user_id}", reason="cancel at period end requested")
+    _billing_sync(order.pk)
+    order.refresh_from_db()
+    return order
+
+
+def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
+    """Upgrade or downgrade: checked against the node first (nothing is charged for a size
+    the node cannot hold), then the Stripe subscription item changes with proration, then the
+    panel build is changed by the worker (build_pending until the panel confirms)."""
+    from catalog.selectors import node_committed
+
+    order = _customer_order(order_id=order_id, user_id=user_id)
+    new_plan = plan_get_active(slug=plan_slug)
+    if new_plan is None:
+        raise NotFound(f"Unknown plan '{plan_slug}'.", code="unknown_plan")
+    old_plan = order.plan
+    if not order.stripe_subscription_id or not new_plan.recurring_interval:
+        raise ServiceError(
+            "Only subscription plans can be changed; buy the new size instead.", code="one_off"
+        )
+    if new_plan.pk == old_plan.pk:
+        raise ServiceError("The server is already on this plan.", code="same_plan")
+    if new_plan.game_id != old_plan.game_id or new_plan.egg_id != old_plan.egg_id:
+        raise ServiceError("You can only change to a plan of the same game.", code="other_game")
+    if order.status != OrderStatus.PROVISIONED:
+        raise ServiceError(f"The server is {order.status}; it cannot be resized now.", status=409)
+    node = order.allocation.node if order.allocation else None
+    if node is None:
+        raise ServiceError("The server's node is unknown; contact support.", status=409)
+    memory, disk = node_committed(node=node)
+    # Our own server is already counted in the node's committed figures: swap its size.
+    if (
+        memory - old_plan.memory + new_plan.memory > node.memory_ceiling
+        or disk - old_plan.disk + new_plan.disk > node.disk_ceiling
+    ):
+        raise ServiceError(
+            f"The machine your server runs on has no room for the {new_plan.name} plan. "
+            "Nothing was charged. Contact support to move the server.",
+            code="node_full",
+            status=409,
+        )
+    subscription = stripe_gateway.subscription_retrieve(
+        subscription_id=order.stripe_subscription_id
+    )
+    items = (subscription.get("items") or {}).get("data") or []
+    if not items:
+        raise ServiceError("The subscription has no item to change; contact support.", status=409)
+    stripe_gateway.subscription_update(
+        subscription_id=order.stripe_subscription_id,
+        params={
+            "items": [{"id": items[0]["id"], "price": new_plan.stripe_price_id}],
+            "proration_behavior": "create_prorations",
+        },
+        idempotency_key=f"order-{order.pk}-plan-{new_plan.slug}-{order.updated_at.timestamp()}",
+    )
+    Order.objects.filter(pk=order.pk).update(plan=new_plan, build_pending=True)
+    order_note(
+        order=order,
+        actor=f"customer:{user_id}",
+        reason=f"plan changed {old_plan.slug} -> {new_plan.slug} (prorated)",
+    )
+    _billing_sync(order.pk)
+    order.refresh_from_db()
+    return order
+
+
+def _billing_sync(order_id: int) -> None:
+    from provisioning.lifecycle import billing_sync_enqueue
+
+    billing_sync_enqueue(order_id=order_id)

@@ -94,3 +94,32 @@ def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict[str, 
     except ValueError as exc:  # signed, but not a JSON snapshot event
         raise WebhookSignatureInvalid(f"Invalid payload: {exc}") from exc
     return dict(event.to_dict())
+
+
+def subscription_retrieve(*, subscription_id: str) -> dict[str, Any]:
+    return _call(
+        "subscription retrieve",
+        client().v1.subscriptions.retrieve,
+        subscription_id,
+        {"expand": ["latest_invoice"]},
+    )
+
+
+def subscription_update(
+    *, subscription_id: str, params: dict[str, Any], idempotency_key: str
+) -> dict[str, Any]:
+    return _call(
+        "subscription update",
+        client().v1.subscriptions.update,
+        subscription_id,
+        params,  # type: ignore[arg-type]
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def charge_retrieve(*, charge_id: str) -> dict[str, Any]:
+    return _call("charge retrieve", client().v1.charges.retrieve, charge_id)
+
+
+def dispute_retrieve(*, dispute_id: str) -> dict[str, Any]:
+    return _call("dispute retrieve", client().v1.disputes.retrieve, dispute_id)

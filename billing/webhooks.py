@@ -15,6 +15,13 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.lifecycle import (
+    Noted,
+    on_charge_refunded,
+    on_dispute_event,
+    on_invoice_event,
+    on_subscription_event,
+)
 from billing.models import Order, StripeEvent, StripeEventStatus
 from billing.services import checkout_session_close, checkout_session_fulfil
 
@@ -53,11 +60,32 @@ def _on_session_closed_unpaid(event: dict[str, Any]) -> Outcome:
     return Outcome(StripeEventStatus.PROCESSED, result.note, result.order)
 
 
+def _lifecycle(handler: Callable[[dict[str, Any]], Noted]) -> Callable[[dict[str, Any]], Outcome]:
+    def run(event: dict[str, Any]) -> Outcome:
+        noted = handler(event)
+        if noted.order is None:
+            return Outcome(StripeEventStatus.IGNORED, noted.note)
+        return Outcome(StripeEventStatus.PROCESSED, noted.note, noted.order)
+
+    return run
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any]], Outcome]] = {
     "checkout.session.completed": _on_session_paid,
     "checkout.session.async_payment_succeeded": _on_session_paid,
     "checkout.session.async_payment_failed": _on_session_closed_unpaid,
     "checkout.session.expired": _on_session_closed_unpaid,
+    # The billing lifecycle: each of these only queues a sync that re-reads Stripe.
+    "customer.subscription.created": _lifecycle(on_subscription_event),
+    "customer.subscription.updated": _lifecycle(on_subscription_event),
+    "customer.subscription.deleted": _lifecycle(on_subscription_event),
+    "customer.subscription.paused": _lifecycle(on_subscription_event),
+    "customer.subscription.resumed": _lifecycle(on_subscription_event),
+    "invoice.paid": _lifecycle(on_invoice_event),
+    "invoice.payment_failed": _lifecycle(on_invoice_event),
+    "charge.refunded": _lifecycle(on_charge_refunded),
+    "charge.dispute.created": _lifecycle(on_dispute_event),
+    "charge.dispute.closed": _lifecycle(on_dispute_event),
 }
 
 

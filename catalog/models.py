@@ -65,6 +65,13 @@ class Plan(TimeStampedModel):
         related_name="plans",
     )
     stripe_price_id = models.CharField(max_length=191, blank=True)
+    # "month" / "year" for a plan sold as a Stripe subscription (its price must be recurring);
+    # blank for a one-off payment.
+    recurring_interval = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("", "one-off payment"), ("month", "monthly"), ("year", "yearly")],
+    )
     price_cents = models.PositiveIntegerField(
         help_text="Shown to customers; Stripe charges the price."
     )

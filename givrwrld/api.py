@@ -8,6 +8,7 @@ from ninja.errors import AuthenticationError, ValidationError
 
 from billing.api import router as billing_router
 from core.errors import ServiceError
+from panel.errors import PanelError, PanelRetryableError
 from provisioning.api import router as provisioning_router
 from storefront.api import router as storefront_router
 
@@ -38,3 +39,16 @@ def invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         {"detail": "Invalid request.", "code": "invalid", "errors": exc.errors},
         status=422,
     )
+
+
+@api.exception_handler(PanelError)
+def panel_failed(request: HttpRequest, exc: PanelError) -> HttpResponse:
+    """A customer action the panel could not do: say so plainly, never a 500."""
+    if isinstance(exc, PanelRetryableError):
+        body = {
+            "detail": "The game panel is not reachable right now; try again soon.",
+            "code": "panel_unavailable",
+        }
+        return api.create_response(request, body, status=503)
+    body = {"detail": f"The game panel refused: {exc.message}", "code": "panel_refused"}
+    return api.create_response(request, body, status=502)

@@ -8,7 +8,8 @@ from ninja import Router, Schema, Status
 from ninja.security import HttpBearer, django_auth
 
 from core.errors import NotFound
-from provisioning.services import order_retry
+from provisioning.services import order_change_variables, order_reinstall, order_retry
+from storefront.selectors import customer_id
 
 router = Router(tags=["provisioning"])
 
@@ -58,3 +59,46 @@ def provision(request: HttpRequest, payload: ProvisionIn) -> Status:
     actor = str(request.auth)  # type: ignore[attr-defined]
     order = order_retry(order_id=payload.order_id, actor=f"api {actor}")
     return Status(202, ProvisionOut(order_id=order.pk, status=order.status))
+
+
+class ReinstallIn(Schema):
+    confirm: bool = False
+
+
+class VariablesIn(Schema):
+    variables: dict[str, str | int | bool | None]
+
+
+class ServerActionOut(Schema):
+    order_id: int
+    status: str
+    detail: str
+
+
+@router.post(
+    "/servers/{order_id}/reinstall",
+    auth=django_auth,
+    response={202: ServerActionOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+)
+def reinstall(request: HttpRequest, order_id: int, payload: ReinstallIn) -> Status:
+    order_reinstall(order_id=order_id, user_id=customer_id(request), confirm=payload.confirm)
+    return Status(
+        202,
+        ServerActionOut(
+            order_id=order_id, status="provisioned", detail="Reinstalling: files are wiped."
+        ),
+    )
+
+
+@router.post(
+    "/servers/{order_id}/variables",
+    auth=django_auth,
+    response={200: ServerActionOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
+def variables(request: HttpRequest, order_id: int, payload: VariablesIn) -> ServerActionOut:
+    order = order_change_variables(
+        order_id=order_id, user_id=customer_id(request), values=dict(payload.variables)
+    )
+    return ServerActionOut(
+        order_id=order.pk, status=order.status, detail="Saved; applies at the next restart."
+    )

@@ -49,6 +49,7 @@ class ReconcileReport:
     install_alerts: list[int] = field(default_factory=list)
     vanished_alerts: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    billing_synced: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (
@@ -65,6 +66,9 @@ def reconcile(*, client: PanelClient | None = None, panel_checks: bool = True) -
     _resume_stuck(report, now)
     _requeue_paid(report, now)
     _check_pending(report, now)
+    from provisioning.lifecycle import billing_scan
+
+    report.billing_synced = billing_scan()
     if panel_checks:
         own = client is None
         try:

@@ -275,6 +275,11 @@ def _order_mark_provisioned(*, order: Order, server: PanelServer) -> None:
     logger.info(
         "Order #%s provisioned: panel server %s (%s)", order.pk, server.id, server.identifier
     )
+    if order.stripe_subscription_id:
+        # Renewal date, and anything billing said while we were provisioning.
+        from provisioning.lifecycle import billing_sync_enqueue
+
+        billing_sync_enqueue(order_id=order.pk)
 
 
 def backoff_seconds(*, attempt: int, retry_after: float | None = None) -> float:
@@ -437,3 +442,58 @@ def order_mark_resolved(*, order_id: int, actor: str, client: PanelClient | None
             "error_message": "",
         },
     ).order
+
+
+# --------------------------------------------------------------------------- customer actions
+def _serving_order(*, order_id: int, user_id: int) -> Order:
+    order = Order.objects.select_related("plan__egg").filter(pk=order_id, user_id=user_id).first()
+    if order is None:
+        raise ServiceError("No such server.", code="not_found", status=404)
+    if order.status != OrderStatus.PROVISIONED or order.ptero_server_id is None:
+        raise ServiceError(
+            f"The server is {order.status}; this is not possible now.",
+            code="not_running",
+            status=409,
+        )
+    return order
+
+
+def order_reinstall(*, order_id: int, user_id: int, confirm: bool) -> None:
+    """Reinstall the game: the panel wipes the server's files and runs the egg's installer."""
+    if not confirm:
+        raise ServiceError(
+            "Reinstalling deletes every file of the server. Confirm to go ahead.",
+            code="confirmation_required",
+        )
+    order = _serving_order(order_id=order_id, user_id=user_id)
+    with PanelClient.from_settings() as client:
+        client.server_reinstall(server_id=order.ptero_server_id)  # type: ignore[arg-type]
+    order_note(order=order, actor=f"customer:{user_id}", reason="reinstall requested")
+
+
+def order_change_variables(*, order_id: int, user_id: int, values: dict[str, object]) -> Order:
+    """Change customer-editable egg variables (e.g. the game version). The panel resets every
+    variable left out of a startup PATCH, so the full map is sent: the server's current
+    values, with the customer's changes."""
+    from catalog.variables import variables_validate
+
+    order = _serving_order(order_id=order_id, user_id=user_id)
+    chosen = variables_validate(plan=order.plan, values=values)
+    egg = order.plan.egg
+    with PanelClient.from_settings() as client:
+        server = client.server_get(server_id=order.ptero_server_id)  # type: ignore[arg-type]
+        known = {v["env_variable"] for v in egg.variables}
+        environment = {k: str(v) for k, v in server.environment.items() if k in known}
+        environment.update(chosen)
+        client.server_update_startup(
+            server_id=server.id,
+            startup=server.startup or egg.startup,
+            environment=environment,
+            egg_id=server.egg_id,
+            image=server.docker_image or egg.docker_image,
+            skip_scripts=False,
+        )
+    Order.objects.filter(pk=order.pk).update(variables={**order.variables, **chosen})
+    order_note(order=order, actor=f"customer:{user_id}", reason=f"variables changed: {chosen}")
+    order.refresh_from_db()
+    return order

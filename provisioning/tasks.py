@@ -16,3 +16,10 @@ def provision_order(order_id: int) -> str:
 @task()
 def worker_tick() -> str:
     return tick_run()
+
+
+@task()
+def sync_order_billing(order_id: int, attempt: int = 1) -> str:
+    from provisioning.lifecycle import order_billing_sync
+
+    return order_billing_sync(order_id=order_id, attempt=attempt)

@@ -1,0 +1,292 @@
+"""The server's life follows billing: what Stripe says, and what that means for the server.
+
+Webhook handlers here only find the order the event is about, note the Stripe ids, and queue a
+sync for the worker. The worker's sync (`order_billing_refresh`) re-reads the current state of
+the subscription, charge and dispute from Stripe, so events may come in any order and any
+number of times: the result depends only on where Stripe is now. `order_desired_state` then
+turns that state and our settings into what the server should be (active, suspended,
+terminated); provisioning.lifecycle makes the panel agree, and only then changes the order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+
+from billing import stripe_gateway
+from billing.models import Order, OrderStatus
+from core import clock
+from core.alerts import alert_send
+
+logger = logging.getLogger(__name__)
+
+ACTIVE, SUSPENDED, TERMINATED = "active", "suspended", "terminated"
+_SERVING = (OrderStatus.PROVISIONED, OrderStatus.SUSPENDED)
+
+
+def _dt(ts: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(ts), tz=UTC) if ts else None
+
+
+# --------------------------------------------------------------------------- finding the order
+def _order_by_ref(metadata: dict[str, Any] | None) -> Order | None:
+    ref = (metadata or {}).get("order_id")
+    if ref and str(ref).isdigit():
+        return Order.objects.filter(pk=int(ref)).first()
+    return None
+
+
+def order_for_subscription(subscription: dict[str, Any]) -> Order | None:
+    order = Order.objects.filter(stripe_subscription_id=subscription.get("id")).first()
+    if order is None:
+        order = _order_by_ref(subscription.get("metadata"))
+        if order is not None and order.stripe_subscription_id not in (None, subscription["id"]):
+            return None  # that order belongs to another subscription
+    return order
+
+
+def _subscription_of_invoice(invoice: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    details = ((invoice.get("parent") or {}).get("subscription_details")) or {}
+    return details.get("subscription"), details.get("metadata") or {}
+
+
+def order_for_charge(charge: dict[str, Any]) -> Order | None:
+    order = _order_by_ref(charge.get("metadata"))
+    if order is None and charge.get("payment_intent"):
+        order = Order.objects.filter(stripe_payment_intent_id=charge["payment_intent"]).first()
+    if order is None and charge.get("id"):
+        order = Order.objects.filter(stripe_charge_id=charge["id"]).first()
+    if order is None and charge.get("customer"):
+        # A subscription's renewal charge names only the customer: unambiguous if they have
+        # one subscription order.
+        candidates = list(
+            Order.objects.filter(
+                stripe_customer_id=charge["customer"], stripe_subscription_id__isnull=False
+            )[:2]
+        )
+        order = candidates[0] if len(candidates) == 1 else None
+    return order
+
+
+# --------------------------------------------------------------------------- webhook handlers
+@dataclass(frozen=True)
+class Noted:
+    order: Order | None
+    note: str
+
+
+def _queue_sync(order: Order) -> None:
+    from provisioning.lifecycle import billing_sync_enqueue
+
+    billing_sync_enqueue(order_id=order.pk)
+
+
+def on_subscription_event(event: dict[str, Any]) -> Noted:
+    subscription = event["data"]["object"]
+    order = order_for_subscription(subscription)
+    if order is None:
+        return Noted(None, "not one of our subscriptions")
+    if not order.stripe_subscription_id:
+        Order.objects.filter(pk=order.pk).update(stripe_subscription_id=subscription["id"])
+    _queue_sync(order)
+    return Noted(order, "sync queued")
+
+
+def on_invoice_event(event: dict[str, Any]) -> Noted:
+    subscription_id, metadata = _subscription_of_invoice(event["data"]["object"])
+    if not subscription_id:
+        return Noted(None, "not a subscription invoice")
+    order = order_for_subscription({"id": subscription_id, "metadata": metadata})
+    if order is None:
+        return Noted(None, "not one of our subscriptions")
+    if not order.stripe_subscription_id:
+        Order.objects.filter(pk=order.pk).update(stripe_subscription_id=subscription_id)
+    _queue_sync(order)
+    return Noted(order, "sync queued")
+
+
+def on_charge_refunded(event: dict[str, Any]) -> Noted:
+    charge = event["data"]["object"]
+    order = order_for_charge(charge)
+    if order is None:
+        return Noted(None, "not one of our charges")
+    Order.objects.filter(pk=order.pk).update(stripe_charge_id=charge["id"])
+    _queue_sync(order)
+    return Noted(order, "sync queued")
+
+
+def on_dispute_event(event: dict[str, Any]) -> Noted:
+    dispute = event["data"]["object"]
+    charge = {
+        "id": dispute.get("charge"),
+        "payment_intent": dispute.get("payment_intent"),
+        "metadata": dispute.get("metadata"),
+    }
+    order = order_for_charge(charge)
+    if order is None:
+        return Noted(None, "not one of our charges")
+    Order.objects.filter(pk=order.pk).update(stripe_dispute_id=dispute["id"])
+    if event["type"] == "charge.dispute.created":
+        alert_send(
+            title=f"Order #{order.pk}: payment disputed",
+            body=f"Dispute {dispute['id']} ({dispute.get('reason', 'unknown reason')}) on charge "
+            f"{dispute.get('charge')}. The server is being suspended until the dispute is "
+            "closed. Respond to the dispute in the Stripe dashboard.",
+            order_id=order.pk,
+        )
+    _queue_sync(order)
+    return Noted(order, "sync queued")
+
+
+# --------------------------------------------------------------------------- refresh (worker)
+def order_billing_refresh(*, order_id: int) -> Order:
+    """Copy Stripe's current state of the order's subscription, charge and dispute onto it.
+    Raises core.errors.Unavailable when Stripe cannot be reached (the caller retries)."""
+    order = Order.objects.get(pk=order_id)
+    updates: dict[str, Any] = {}
+    notify_failure = False
+    if order.stripe_subscription_id:
+        sub = stripe_gateway.subscription_retrieve(subscription_id=order.stripe_subscription_id)
+        items = (sub.get("items") or {}).get("data") or []
+        period_end = max((i.get("current_period_end") or 0 for i in items), default=0)
+        updates.update(
+            subscription_status=sub.get("status", ""),
+            current_period_end=_dt(period_end) or order.current_period_end,
+            cancel_at_period_end=bool(sub.get("cancel_at_period_end")),
+            subscription_ended_at=_dt(sub.get("ended_at")),
+            stripe_customer_id=sub.get("customer") or order.stripe_customer_id,
+        )
+        if sub.get("status") in ("past_due", "unpaid"):
+            invoice = sub.get("latest_invoice") or {}
+            started = _dt(invoice.get("created")) if isinstance(invoice, dict) else None
+            updates["payment_failed_at"] = order.payment_failed_at or started or clock.now()
+            notify_failure = order.payment_failed_at is None
+        elif sub.get("status") in ("active", "trialing"):
+            updates["payment_failed_at"] = None
+    if order.stripe_charge_id:
+        charge = stripe_gateway.charge_retrieve(charge_id=order.stripe_charge_id)
+        if charge.get("refunded"):  # true only once the whole amount is refunded
+            updates["refunded_at"] = order.refunded_at or clock.now()
+    if order.stripe_dispute_id:
+        dispute = stripe_gateway.dispute_retrieve(dispute_id=order.stripe_dispute_id)
+        updates["dispute_status"] = dispute.get("status", "")
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order_id)
+        for field, value in updates.items():
+            setattr(locked, field, value)
+        locked.save()
+    if notify_failure:
+        _mail(
+            locked,
+            "Your payment failed",
+            f"We could not charge your payment method for {locked.server_name}. Update it in "
+            f"the next {settings.SUSPEND_GRACE_DAYS:g} days to keep your server running.",
+        )
+    return locked
+
+
+# --------------------------------------------------------------------------- policy
+@dataclass(frozen=True)
+class Desired:
+    state: str  # active | suspended | terminated
+    reason: str
+    terminate_at: datetime | None = None
+
+
+def _service_end(order: Order) -> datetime | None:
+    """When the paid service of an ending subscription stops."""
+    if order.subscription_status == "canceled":
+        return order.subscription_ended_at or order.current_period_end
+    if order.cancel_at_period_end:
+        return order.current_period_end
+    return None
+
+
+def order_desired_state(order: Order, now: datetime) -> Desired:
+    """What the server should be now, from the order's billing state and the settings."""
+    if order.refunded_at and settings.REFUND_ACTION == "terminate":
+        return Desired(TERMINATED, "payment refunded", order.refunded_at)
+    if order.dispute_status == "lost" and settings.DISPUTE_LOST_ACTION == "terminate":
+        return Desired(TERMINATED, "dispute lost", now)
+    if order.dispute_status in (
+        "needs_response",
+        "under_review",
+        "warning_needs_response",
+        "warning_under_review",
+        "lost",
+    ):
+        return Desired(SUSPENDED, "payment disputed")
+    if order.refunded_at and settings.REFUND_ACTION == "suspend":
+        return Desired(SUSPENDED, "payment refunded")
+    end = _service_end(order)
+    if end is not None:
+        terminate_at = end + timedelta(days=settings.RETENTION_DAYS)
+        if now >= terminate_at:
+            return Desired(TERMINATED, "subscription ended; retention period over", terminate_at)
+        if now >= end:
+            return Desired(SUSPENDED, "subscription ended", terminate_at)
+    if order.subscription_status in ("unpaid", "paused"):
+        return Desired(SUSPENDED, f"subscription {order.subscription_status}")
+    if order.payment_failed_at is not None:
+        grace_end = order.payment_failed_at + timedelta(days=settings.SUSPEND_GRACE_DAYS)
+        if now >= grace_end:
+            return Desired(SUSPENDED, "payment overdue past the grace period")
+    return Desired(ACTIVE, "in good standing")
+
+
+def orders_needing_sync(now: datetime) -> list[int]:
+    """Serving orders whose server is not what billing says it should be (time has passed a
+    grace or period end), or with a plan change or a termination warning still to do."""
+    due: list[int] = []
+    watched = Order.objects.filter(status__in=_SERVING).exclude(
+        payment_failed_at=None,
+        cancel_at_period_end=False,
+        subscription_status__in=("", "active", "trialing"),
+        refunded_at=None,
+        dispute_status="",
+        build_pending=False,
+    )
+    for order in watched:
+        desired = order_desired_state(order, now)
+        actual = SUSPENDED if order.status == OrderStatus.SUSPENDED else ACTIVE
+        warn = termination_warning_due(order, desired, now)
+        if desired.state != actual or order.build_pending or warn:
+            due.append(order.pk)
+    return due
+
+
+def termination_warning_due(order: Order, desired: Desired, now: datetime) -> bool:
+    if desired.terminate_at is None or order.termination_warned_at is not None:
+        return False
+    if desired.state == TERMINATED:
+        return False
+    return now >= desired.terminate_at - timedelta(days=settings.TERMINATION_WARNING_DAYS)
+
+
+def termination_warn(*, order: Order, terminate_at: datetime) -> None:
+    Order.objects.filter(pk=order.pk).update(termination_warned_at=clock.now())
+    _mail(
+        order,
+        "Your server will be deleted",
+        f"{order.server_name} has been suspended since your subscription ended. It and its "
+        f"files will be deleted on {terminate_at:%Y-%m-%d %H:%M} UTC unless you subscribe "
+        "again before then. Download anything you want to keep.",
+    )
+
+
+def _mail(order: Order, subject: str, body: str) -> None:
+    try:
+        send_mail(
+            f"[GIVRwrld] {subject}",
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            [order.user.email],
+        )
+    except Exception:  # a mail outage must not stop the lifecycle
+        logger.exception("Could not e-mail order #%s: %s", order.pk, subject)

@@ -1,0 +1,178 @@
+"""Make the panel agree with billing: suspend, unsuspend, delete, apply a plan change.
+
+The order's status changes only after the panel confirmed the call, so an order never shows
+'suspended' (or 'terminated') while its server still runs. A retryable panel failure (Wings
+down: 504, timeouts, 5xx, 429) is retried with backoff; the order stays as it was meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.lifecycle import (
+    ACTIVE,
+    SUSPENDED,
+    TERMINATED,
+    order_billing_refresh,
+    order_desired_state,
+    termination_warn,
+    termination_warning_due,
+)
+from billing.models import Order, OrderStatus
+from billing.transitions import order_note, order_transition
+from core import clock
+from core.alerts import alert_send
+from core.errors import Unavailable
+from panel.client import PanelClient
+from panel.errors import PanelError, PanelNotFoundError, PanelRetryableError
+from panel.types import FeatureLimits, ServerLimits
+from provisioning.services import backoff_seconds
+
+logger = logging.getLogger(__name__)
+
+ACTOR = "billing"
+
+
+def billing_sync_enqueue(*, order_id: int, delay_seconds: float = 0) -> None:
+    from provisioning.tasks import sync_order_billing
+
+    task = sync_order_billing
+    if delay_seconds > 0:
+        task = task.using(run_after=timezone.now() + timedelta(seconds=delay_seconds))
+    transaction.on_commit(partial(task.enqueue, order_id=order_id))
+
+
+def order_billing_sync(
+    *, order_id: int, attempt: int = 1, client: PanelClient | None = None
+) -> str:
+    """Refresh the order from Stripe, then bring its server into the state billing asks for.
+    Returns what was done."""
+    try:
+        order = order_billing_refresh(order_id=order_id)
+    except Unavailable:
+        billing_sync_enqueue(order_id=order_id, delay_seconds=backoff_seconds(attempt=attempt))
+        return "stripe unavailable, retry queued"
+    if order.status not in (OrderStatus.PROVISIONED, OrderStatus.SUSPENDED):
+        return f"order is {order.status}"
+    now = clock.now()
+    desired = order_desired_state(order, now)
+    own = client is None
+    try:
+        client = client or PanelClient.from_settings()
+        done = _apply(order=order, client=client, state=desired.state, reason=desired.reason)
+        if order.build_pending and desired.state != TERMINATED:
+            _apply_build(order=order, client=client)
+            done = f"{done}, build applied"
+    except PanelRetryableError as exc:
+        delay = backoff_seconds(attempt=attempt, retry_after=exc.retry_after)
+        with transaction.atomic():
+            order_note(
+                order=order, actor=ACTOR, reason=f"panel failed ({exc}); retry in {delay:.0f}s"
+            )
+            _enqueue_retry(order_id=order_id, attempt=attempt + 1, delay=delay)
+        return f"panel unavailable, retry queued: {exc}"
+    except PanelError as exc:
+        alert_send(
+            title=f"Order #{order.pk}: could not make the server {desired.state}",
+            body=f"Billing says the server should be {desired.state} ({desired.reason}) but the "
+            f"panel refused: {exc}. Fix it in the panel; the order stays '{order.status}'.",
+            order_id=order.pk,
+        )
+        return f"panel refused: {exc}"
+    finally:
+        if own and client is not None:
+            client.close()
+    if termination_warning_due(order, desired, now) and desired.terminate_at is not None:
+        termination_warn(order=order, terminate_at=desired.terminate_at)
+        done = f"{done}, termination warning sent"
+    return done
+
+
+def _enqueue_retry(*, order_id: int, attempt: int, delay: float) -> None:
+    from provisioning.tasks import sync_order_billing
+
+    task = sync_order_billing.using(run_after=timezone.now() + timedelta(seconds=delay))
+    transaction.on_commit(partial(task.enqueue, order_id=order_id, attempt=attempt))
+
+
+def _apply(*, order: Order, client: PanelClient, state: str, reason: str) -> str:
+    server_id = order.ptero_server_id
+    assert server_id is not None
+    if state == SUSPENDED and order.status == OrderStatus.PROVISIONED:
+        client.server_suspend(server_id=server_id)
+        order_transition(
+            order_id=order.pk,
+            allowed_from=(OrderStatus.PROVISIONED,),
+            to=OrderStatus.SUSPENDED,
+            actor=ACTOR,
+            reason=reason,
+            updates={"suspended_reason": reason},
+        )
+        return "suspended"
+    if state == ACTIVE and order.status == OrderStatus.SUSPENDED:
+        client.server_unsuspend(server_id=server_id)
+        order_transition(
+            order_id=order.pk,
+            allowed_from=(OrderStatus.SUSPENDED,),
+            to=OrderStatus.PROVISIONED,
+            actor=ACTOR,
+            reason=reason,
+            updates={"suspended_reason": ""},
+        )
+        return "unsuspended"
+    if state == TERMINATED:
+        try:
+            client.server_delete(server_id=server_id)
+        except PanelNotFoundError:
+            pass  # already gone: the goal is reached
+        order_transition(
+            order_id=order.pk,
+            allowed_from=(OrderStatus.PROVISIONED, OrderStatus.SUSPENDED),
+            to=OrderStatus.TERMINATED,
+            actor=ACTOR,
+            reason=reason,
+            # The panel freed the port; give it back to the catalogue.
+            updates={"allocation": None, "suspended_reason": ""},
+        )
+        return "terminated"
+    return "no change"
+
+
+def _apply_build(*, order: Order, client: PanelClient) -> None:
+    """PATCH build with the order's (new) plan: the full body the panel requires."""
+    order = Order.objects.select_related("plan", "allocation").get(pk=order.pk)
+    plan = order.plan
+    assert order.ptero_server_id is not None and order.allocation is not None
+    client.server_update_build(
+        server_id=order.ptero_server_id,
+        allocation_id=order.allocation.ptero_allocation_id,
+        limits=ServerLimits(
+            memory=plan.memory,
+            swap=plan.swap,
+            disk=plan.disk,
+            io=plan.io,
+            cpu=plan.cpu,
+            threads=plan.threads or None,
+            oom_disabled=plan.oom_disabled,
+        ),
+        feature_limits=FeatureLimits(
+            databases=plan.databases, allocations=plan.allocations, backups=plan.backups
+        ),
+    )
+    Order.objects.filter(pk=order.pk).update(build_pending=False)
+    order_note(order=order, actor=ACTOR, reason=f"panel build set to plan {plan.slug}")
+
+
+def billing_scan() -> list[int]:
+    """Queue a sync for every order whose time-driven state changed (the worker's tick)."""
+    from billing.lifecycle import orders_needing_sync
+
+    due = orders_needing_sync(clock.now())
+    for order_id in due:
+        billing_sync_enqueue(order_id=order_id)
+    return due
