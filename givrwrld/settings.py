@@ -169,6 +169,18 @@ PROVISION_BACKOFF_MAX_SECONDS = env_float("PROVISION_BACKOFF_MAX_SECONDS", 300.0
 # A worker that holds an order in 'provisioning' longer than this is presumed dead.
 PROVISION_LEASE_SECONDS = env_int("PROVISION_LEASE_SECONDS", 300)
 
+# Billing lifecycle (docs/billing-lifecycle.md).
+# Days a subscription may stay unpaid (past_due/unpaid) before the server is suspended.
+SUSPEND_GRACE_DAYS = env_float("SUSPEND_GRACE_DAYS", 3)
+# Days a suspended server of an ended subscription is kept before it is deleted in the panel.
+RETENTION_DAYS = env_float("RETENTION_DAYS", 14)
+# Warn the customer this many days before the deletion.
+TERMINATION_WARNING_DAYS = env_float("TERMINATION_WARNING_DAYS", 3)
+# What a full refund does: terminate (delete the server), suspend, or nothing.
+REFUND_ACTION = env_str("REFUND_ACTION", "terminate")
+# What a lost dispute does: terminate or suspend (an open dispute always suspends).
+DISPUTE_LOST_ACTION = env_str("DISPUTE_LOST_ACTION", "terminate")
+
 # The reconciler (run by the worker's periodic tick, or `manage.py reconcile`).
 WORKER_TICK_SECONDS = env_int("WORKER_TICK_SECONDS", 15)
 RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 60)
