@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from testkit import make_customer
 
 from panel.client import PanelClient
 from provisioning.panel_users import panel_user_ensure, panel_username_for
-from testkit import make_customer
 
 pytestmark = pytest.mark.django_db
 
