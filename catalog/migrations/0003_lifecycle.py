@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_plan_port_range'),
+        ("catalog", "0002_plan_port_range"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='plan',
-            name='recurring_interval',
-            field=models.CharField(blank=True, choices=[('', 'one-off payment'), ('month', 'monthly'), ('year', 'yearly')], max_length=10),
+            model_name="plan",
+            name="recurring_interval",
+            field=models.CharField(
+                blank=True,
+                choices=[("", "one-off payment"), ("month", "monthly"), ("year", "yearly")],
+                max_length=10,
+            ),
         ),
     ]
