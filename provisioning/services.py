@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -471,14 +473,14 @@ def order_reinstall(*, order_id: int, user_id: int, confirm: bool) -> None:
     order_note(order=order, actor=f"customer:{user_id}", reason="reinstall requested")
 
 
-def order_change_variables(*, order_id: int, user_id: int, values: dict[str, object]) -> Order:
+def order_change_variables(*, order_id: int, user_id: int, values: Mapping[str, Any]) -> Order:
     """Change customer-editable egg variables (e.g. the game version). The panel resets every
     variable left out of a startup PATCH, so the full map is sent: the server's current
     values, with the customer's changes."""
     from catalog.variables import variables_validate
 
     order = _serving_order(order_id=order_id, user_id=user_id)
-    chosen = variables_validate(plan=order.plan, values=values)
+    chosen = variables_validate(plan=order.plan, values=dict(values))
     egg = order.plan.egg
     with PanelClient.from_settings() as client:
         server = client.server_get(server_id=order.ptero_server_id)  # type: ignore[arg-type]

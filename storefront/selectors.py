@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -98,3 +99,40 @@ def panel_link(order: Order, base: str | None = None) -> str:
     if base is None:
         base = panel_base_url()
     return f"{base}/server/{order.ptero_identifier}" if base else ""
+
+
+def server_controls(order: Order) -> dict[str, Any]:
+    """What the order page's Manage section needs: other plans of the game, the editable
+    settings with their last chosen values, and the billing dates."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from billing.lifecycle import order_desired_state
+    from core import clock
+
+    if order.status not in ("provisioned", "suspended"):
+        return {}
+    plan = order.plan
+    other_plans = list(
+        Plan.objects.filter(game=plan.game, egg=plan.egg, active=True)
+        .exclude(recurring_interval="")
+        .exclude(pk=plan.pk)
+    )
+    variables = []
+    for name in plan.customer_variables:
+        spec = plan.egg.variable(name)
+        if spec:
+            current = order.variables.get(name, spec.get("default_value", ""))
+            variables.append({**spec, "current": current})
+    grace_end = (
+        order.payment_failed_at + timedelta(days=settings.SUSPEND_GRACE_DAYS)
+        if order.payment_failed_at
+        else None
+    )
+    return {
+        "other_plans": other_plans,
+        "variables": variables,
+        "grace_end": grace_end,
+        "terminate_at": order_desired_state(order, clock.now()).terminate_at,
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from storefront import views
+from storefront import server_actions, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,4 +10,9 @@ urlpatterns = [
     path("orders/<int:order_id>", views.order_detail, name="order"),
     path("orders/<int:order_id>/progress", views.order_progress, name="order-progress"),
     path("orders/<int:order_id>/cancel", views.order_cancelled, name="order-cancelled"),
+    path(
+        "orders/<int:order_id>/actions/<slug:action>",
+        server_actions.server_action,
+        name="server-action",
+    ),
 ]

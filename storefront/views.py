@@ -22,6 +22,7 @@ from storefront.selectors import (
     panel_link,
     plans_of_game,
     region_offers,
+    server_controls,
     servers_for_customer,
 )
 
@@ -93,6 +94,7 @@ def _order_context(request: HttpRequest, order_id: int) -> dict:
         "panel_url": panel_link(order),
         "done": order.status in FINAL_STATUSES,
         "steps": _steps(order.status),
+        **server_controls(order),
     }
 
 
