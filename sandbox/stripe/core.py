@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import objects
+from .billing import AFTER_FINAL_FAILURE, BillingMixin
 from .errors import SandboxError, StripeApiError, invalid, missing, no_such, unknown_parameter
 from .signing import signature_header
 
@@ -87,8 +88,7 @@ MAX_EXPIRY = 24 * 60 * 60
 IDEMPOTENCY_TTL = 24 * 60 * 60
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-# Per-type object stores, persisted as-is.  A later issue adds "subscriptions", "invoices",
-# "refunds", "disputes", ... here (plus a factory in objects.py).
+# Per-type object stores (and billing bookkeeping), persisted as-is.
 STORE_NAMES = (
     "products",
     "prices",
@@ -98,12 +98,22 @@ STORE_NAMES = (
     "customers",
     "payment_intents",
     "charges",
+    "subscriptions",
+    "invoices",
+    "invoice_items",
+    "refunds",
+    "disputes",
+    "dunning",
+    "failing_customers",
 )
 KNOB_DEFAULTS: dict[str, Any] = {
     "webhooks_enabled": True,
     "error_rate": 0.0,
     "fail_next": 0,
     "emit_payment_events": False,
+    "emit_noise_events": True,
+    "retry_schedule_days": [3, 5, 7],
+    "after_final_failure": "cancel",
 }
 
 
@@ -174,7 +184,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
-class StripeSandbox:
+class StripeSandbox(BillingMixin):
     """A small stateful stand-in for the Stripe API and the hosted Checkout page."""
 
     def __init__(
@@ -197,6 +207,7 @@ class StripeSandbox:
         self.deliver_callback = deliver
         self.public_url = public_url.rstrip("/") if public_url else None
         self.clock: Callable[[], float] = clock or time.time
+        self.clock_offset = 0.0  # the test clock: seconds added to ``clock()`` by advance()
         self.state_path = state_path
         self.lock = threading.RLock()
 
@@ -209,11 +220,19 @@ class StripeSandbox:
         self.customers: dict[str, dict[str, Any]] = {}
         self.payment_intents: dict[str, dict[str, Any]] = {}
         self.charges: dict[str, dict[str, Any]] = {}
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.invoices: dict[str, dict[str, Any]] = {}
+        self.invoice_items: dict[str, dict[str, Any]] = {}  # pending prorations etc.
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.disputes: dict[str, dict[str, Any]] = {}
+        # invoice id -> {"first_failed_at", "retries_done"} while automatic retries remain
+        self.dunning: dict[str, dict[str, Any]] = {}
+        self.failing_customers: dict[str, bool] = {}
         self.events: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
         self.idempotency: dict[str, dict[str, Any]] = {}
-        self.knobs: dict[str, Any] = dict(KNOB_DEFAULTS)
+        self.knobs: dict[str, Any] = copy.deepcopy(KNOB_DEFAULTS)
 
         self._served_url: str | None = None
         self._server: Any = None
@@ -253,7 +272,7 @@ class StripeSandbox:
         for name, value in changes.items():
             if name not in KNOB_DEFAULTS:
                 raise ValueError(f"unknown knob {name!r} (known: {', '.join(KNOB_DEFAULTS)})")
-            if name in ("webhooks_enabled", "emit_payment_events"):
+            if name in ("webhooks_enabled", "emit_payment_events", "emit_noise_events"):
                 if not isinstance(value, bool):
                     raise ValueError(f"{name} must be true or false")
             elif name == "error_rate":
@@ -265,16 +284,30 @@ class StripeSandbox:
             elif name == "fail_next":
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     raise ValueError("fail_next must be a non-negative integer")
+            elif name == "retry_schedule_days":
+                ok = isinstance(value, list) and all(
+                    isinstance(d, (int, float)) and not isinstance(d, bool) and d > 0 for d in value
+                )
+                if not ok or value != sorted(value) or len(set(value)) != len(value):
+                    raise ValueError(
+                        "retry_schedule_days must be a list of increasing positive numbers "
+                        "(days after the first failed payment)"
+                    )
+                value = list(value)
+            elif name == "after_final_failure":
+                if value not in AFTER_FINAL_FAILURE:
+                    raise ValueError("after_final_failure must be cancel, unpaid or past_due")
             clean[name] = value
         with self.lock:
             self.knobs.update(clean)
             self._save()
-            return dict(self.knobs)
+            return copy.deepcopy(self.knobs)
 
     # --- helpers -------------------------------------------------------------------------
 
     def now(self) -> int:
-        return int(self.clock())
+        """Unix seconds: the injected clock plus the test-clock offset (see ``advance``)."""
+        return int(self.clock() + self.clock_offset)
 
     @property
     def base_url(self) -> str:
@@ -290,6 +323,10 @@ class StripeSandbox:
             self.payment_intents,
             self.customers,
             self.charges,
+            self.subscriptions,
+            self.invoices,
+            self.refunds,
+            self.disputes,
             self.prices,
             self.products,
         ):
@@ -702,10 +739,18 @@ class StripeSandbox:
         is created in subscription mode or with ``customer_creation=always`` (otherwise the
         buyer is a guest: ``customer`` stays null and ``customer_details`` holds the email).
         ``payment_status="unpaid"`` simulates a delayed payment method (PI ``processing``).
+
+        Subscription mode creates the Subscription, its first (paid) Invoice, a PaymentIntent
+        and a Charge, and emits ``customer.created``, ``customer.subscription.created``,
+        ``invoice.created``, ``invoice.finalized``, ``invoice.paid``,
+        ``invoice.payment_succeeded`` before ``checkout.session.completed`` (the knob
+        ``emit_noise_events=False`` drops all but ``invoice.paid``).
         """
         if payment_status not in ("paid", "unpaid", "no_payment_required"):
             raise ValueError("payment_status must be paid, unpaid or no_payment_required")
         extra_events: list[dict[str, Any]] = []
+        billing_events: list[dict[str, Any]] = []
+        created_customer: dict[str, Any] | None = None
         with self.lock:
             self._sweep()
             session = self.sessions.get(session_id)
@@ -719,6 +764,8 @@ class StripeSandbox:
             mode = session["mode"]
             if mode == "setup":
                 payment_status = "no_payment_required"
+            if mode == "subscription" and payment_status != "paid":
+                raise ValueError("the sandbox completes subscription-mode sessions as paid only")
             email = email or session["customer_email"]
             customer_id = session["customer"]
             if customer_id:
@@ -732,7 +779,10 @@ class StripeSandbox:
                 self.customers[cust["id"]] = cust
                 customer_id = cust["id"]
                 session["customer"] = customer_id
-                extra_events.append(self._event("customer.created", cust))
+                if mode == "subscription":
+                    created_customer = copy.deepcopy(cust)
+                else:
+                    extra_events.append(self._event("customer.created", cust))
             if mode == "payment":
                 extras = self.session_params.get(session_id, {}).get("payment_intent_data", {})
                 pi = objects.payment_intent(
@@ -769,6 +819,15 @@ class StripeSandbox:
                     extra_events.append(self._event("payment_intent.processing", pi))
                 self.payment_intents[pi["id"]] = pi
                 session["payment_intent"] = pi["id"]
+            if mode == "subscription":
+                billing_events = self._start_subscription(
+                    session,
+                    self.session_line_items.get(session_id, []),
+                    self.session_params.get(session_id, {})
+                    .get("subscription_data", {})
+                    .get("metadata", {}),
+                    created_customer,
+                )
             session["status"] = "complete"
             session["payment_status"] = payment_status
             session["url"] = None
@@ -784,7 +843,7 @@ class StripeSandbox:
                 self.events.append(ev)
             completed = self._record_event("checkout.session.completed", session)
         if deliver:
-            for ev in extra_events:
+            for ev in [*extra_events, *billing_events]:
                 self.deliver(ev)
             self.deliver(completed)
         return completed
@@ -1028,6 +1087,7 @@ class StripeSandbox:
             deliveries=self.deliveries,
             idempotency=self.idempotency,
             knobs=self.knobs,
+            clock_offset=self.clock_offset,
         )
         return data
 
@@ -1050,6 +1110,7 @@ class StripeSandbox:
         self.deliveries.extend(data.get("deliveries", []))
         self.idempotency.update(data.get("idempotency", {}))
         self.knobs.update({k: v for k, v in data.get("knobs", {}).items() if k in KNOB_DEFAULTS})
+        self.clock_offset = float(data.get("clock_offset", 0.0))
 
     # --- server --------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ _DOC_URLS = {
     "parameter_invalid_integer": "https://stripe.com/docs/error-codes/parameter-invalid-integer",
     "parameter_invalid_empty": "https://stripe.com/docs/error-codes/parameter-invalid-empty",
     "checkout_session_not_open": "https://stripe.com/docs/error-codes",
+    "card_declined": "https://stripe.com/docs/error-codes/card-declined",
+    "charge_already_refunded": "https://stripe.com/docs/error-codes/charge-already-refunded",
+    "charge_disputed": "https://stripe.com/docs/error-codes/charge-disputed",
 }
 
 
@@ -36,6 +39,7 @@ class StripeApiError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -44,6 +48,7 @@ class StripeApiError(Exception):
         self.code = code
         self.param = param
         self.headers = headers or {}
+        self.extra = extra or {}  # more fields for the error body (decline_code, charge, ...)
 
     def body(self, request_id: str) -> dict[str, Any]:
         err: dict[str, Any] = {"message": self.message, "type": self.type}
@@ -53,6 +58,7 @@ class StripeApiError(Exception):
                 err["doc_url"] = _DOC_URLS[self.code]
         if self.param:
             err["param"] = self.param
+        err.update(self.extra)
         err["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
         return {"error": err}
 

@@ -6,8 +6,10 @@ Every factory returns a plain dict with *all* the fields of the matching example
 hosted Checkout payment instead of the fixtures' random placeholders.  Time always comes in as
 ``now`` (from the sandbox's injected clock), never from ``time.time()``.
 
-New resource types (subscription, invoice, refund, dispute, ...) get one more factory here
-and one more per-type dict in :class:`sandbox.stripe.state.State`.
+Billing objects (subscription, subscription item, invoice, invoice line, invoice payment,
+invoice item, refund, dispute) have the *current* shapes (API ``2026-10-28.endive``): invoices
+carry ``parent.subscription_details`` and ``payments`` (no ``subscription``, no ``paid``
+boolean); billing periods live on subscription items.
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ def new_id(prefix: str) -> str:
         "cus": rand(14),
         "prod": rand(14),
         "req": rand(14),
+        "sub": "1" + rand(23),
+        "si": rand(14),
+        "in": "1" + rand(23),
+        "il": "1" + rand(23),
+        "inpay": "1" + rand(23),
+        "ii": "1" + rand(23),
+        "re": "3" + rand(23),
+        "du": "1" + rand(23),
+        "plan": rand(14),
     }
     return f"{prefix}_{tails.get(prefix, rand(24))}"
 
@@ -488,6 +499,463 @@ def charge(
         "status": "succeeded",
         "transfer_data": None,
         "transfer_group": None,
+    }
+
+
+# --- billing -----------------------------------------------------------------------------
+
+
+def plan_from_price(price_obj: dict[str, Any]) -> dict[str, Any]:
+    """The legacy ``plan`` view of a recurring price (still sent on subscription items)."""
+    rec = price_obj["recurring"] or {}
+    return {
+        "active": price_obj["active"],
+        "amount": price_obj["unit_amount"],
+        "amount_decimal": str(price_obj["unit_amount"]),
+        "billing_scheme": "per_unit",
+        "created": price_obj["created"],
+        "currency": price_obj["currency"],
+        "id": price_obj["id"],
+        "interval": rec.get("interval"),
+        "interval_count": rec.get("interval_count", 1),
+        "livemode": False,
+        "metadata": dict(price_obj["metadata"]),
+        "meter": None,
+        "nickname": price_obj["nickname"],
+        "object": "plan",
+        "product": price_obj["product"],
+        "tiers_mode": None,
+        "transform_usage": None,
+        "trial_period_days": None,
+        "usage_type": "licensed",
+    }
+
+
+def subscription_item(
+    *,
+    now: int,
+    subscription_id: str,
+    price_obj: dict[str, Any],
+    quantity: int,
+    period_start: int,
+    period_end: int,
+) -> dict[str, Any]:
+    return {
+        "billing_thresholds": None,
+        "created": now,
+        "current_period_end": period_end,
+        "current_period_start": period_start,
+        "discounts": [],
+        "id": new_id("si"),
+        "metadata": {},
+        "object": "subscription_item",
+        "plan": plan_from_price(price_obj),
+        "price": price_obj,
+        "quantity": quantity,
+        "subscription": subscription_id,
+        "tax_rates": [],
+    }
+
+
+def subscription(
+    *,
+    now: int,
+    customer: str,
+    currency: str,
+    metadata: dict[str, str] | None,
+    default_payment_method: str | None,
+    subscription_id: str | None = None,
+) -> dict[str, Any]:
+    """An ``active`` subscription; the caller fills ``items.data`` and ``latest_invoice``."""
+    sid = subscription_id or new_id("sub")
+    return {
+        "application": None,
+        "application_fee_percent": None,
+        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
+        "billing_cycle_anchor": now,
+        "billing_cycle_anchor_config": None,
+        "billing_mode": {"flexible": None, "type": "classic"},
+        "billing_schedules": [],
+        "billing_thresholds": None,
+        "cancel_at": None,
+        "cancel_at_period_end": False,
+        "canceled_at": None,
+        "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+        "collection_method": "charge_automatically",
+        "created": now,
+        "currency": currency,
+        "customer": customer,
+        "customer_account": None,
+        "days_until_due": None,
+        "default_payment_method": default_payment_method,
+        "default_source": None,
+        "default_tax_rates": [],
+        "description": None,
+        "discounts": [],
+        "ended_at": None,
+        "id": sid,
+        "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
+        "items": list_object([], f"/v1/subscription_items?subscription={sid}"),
+        "latest_invoice": None,
+        "livemode": False,
+        "managed_payments": {"enabled": False},
+        "metadata": dict(metadata or {}),
+        "next_pending_invoice_item_invoice": None,
+        "object": "subscription",
+        "on_behalf_of": None,
+        "pause_collection": None,
+        "payment_settings": {
+            "payment_method_options": None,
+            "payment_method_types": None,
+            "save_default_payment_method": "off",
+        },
+        "pending_invoice_item_interval": None,
+        "pending_setup_intent": None,
+        "pending_update": None,
+        "schedule": None,
+        "start_date": now,
+        "status": "active",
+        "test_clock": None,
+        "transfer_data": None,
+        "trial_end": None,
+        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_start": None,
+    }
+
+
+def invoice_line(
+    *,
+    invoice_id: str,
+    amount: int,
+    currency: str,
+    description: str,
+    price_obj: dict[str, Any],
+    quantity: int,
+    period_start: int,
+    period_end: int,
+    subscription_id: str | None,
+    subscription_item_id: str | None = None,
+    invoice_item_id: str | None = None,
+    proration: bool = False,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A line: a subscription item's period (``subscription_item_details``) or a pending
+    invoice item (``invoice_item_details``: one-time prices, prorations)."""
+    if subscription_item_id is not None:
+        parent: dict[str, Any] = {
+            "invoice_item_details": None,
+            "subscription_item_details": {
+                "invoice_item": None,
+                "proration": proration,
+                "proration_details": {"credited_items": None},
+                "subscription": subscription_id,
+                "subscription_item": subscription_item_id,
+            },
+            "type": "subscription_item_details",
+        }
+    else:
+        parent = {
+            "invoice_item_details": {
+                "invoice_item": invoice_item_id,
+                "proration": proration,
+                "proration_details": {"credited_items": None},
+                "subscription": subscription_id,
+            },
+            "subscription_item_details": None,
+            "type": "invoice_item_details",
+        }
+    return {
+        "amount": amount,
+        "currency": currency,
+        "description": description,
+        "discount_amounts": [],
+        "discountable": True,
+        "discounts": [],
+        "id": new_id("il"),
+        "invoice": invoice_id,
+        "livemode": False,
+        "metadata": dict(metadata or {}),
+        "object": "line_item",
+        "parent": parent,
+        "period": {"end": period_end, "start": period_start},
+        "pretax_credit_amounts": [],
+        "pricing": {
+            "price_details": {"price": price_obj["id"], "product": price_obj["product"]},
+            "type": "price_details",
+            "unit_amount_decimal": str(price_obj["unit_amount"]),
+        },
+        "quantity": quantity,
+        "quantity_decimal": str(quantity),
+        "subscription": subscription_id,
+        "subtotal": amount,
+        "taxes": [],
+    }
+
+
+def invoice(
+    *,
+    now: int,
+    customer: dict[str, Any],
+    currency: str,
+    billing_reason: str,
+    subscription_id: str | None,
+    subscription_metadata: dict[str, str] | None,
+    period_start: int,
+    period_end: int,
+    invoice_id: str | None = None,
+) -> dict[str, Any]:
+    """A ``draft`` invoice (no ``subscription`` key, no ``paid`` boolean: current shape)."""
+    iid = invoice_id or new_id("in")
+    parent = None
+    if subscription_id is not None:
+        parent = {
+            "quote_details": None,
+            "subscription_details": {
+                "metadata": dict(subscription_metadata or {}),
+                "subscription": subscription_id,
+            },
+            "type": "subscription_details",
+        }
+    return {
+        "account_country": "US",
+        "account_name": "GIVRwrld",
+        "account_tax_ids": None,
+        "amount_due": 0,
+        "amount_overpaid": 0,
+        "amount_paid": 0,
+        "amount_remaining": 0,
+        "amount_shipping": 0,
+        "application": None,
+        "attempt_count": 0,
+        "attempted": False,
+        "auto_advance": True,
+        "automatic_tax": {
+            "disabled_reason": None,
+            "enabled": False,
+            "liability": None,
+            "provider": None,
+            "status": None,
+        },
+        "automatically_finalizes_at": None,
+        "billing_reason": billing_reason,
+        "collection_method": "charge_automatically",
+        "created": now,
+        "currency": currency,
+        "custom_fields": None,
+        "customer": customer["id"],
+        "customer_account": None,
+        "customer_address": None,
+        "customer_email": customer["email"],
+        "customer_name": customer["name"],
+        "customer_phone": None,
+        "customer_shipping": None,
+        "customer_tax_exempt": "none",
+        "customer_tax_ids": [],
+        "default_payment_method": None,
+        "default_source": None,
+        "default_tax_rates": [],
+        "description": None,
+        "discounts": [],
+        "due_date": None,
+        "effective_at": None,
+        "ending_balance": None,
+        "footer": None,
+        "from_invoice": None,
+        "hosted_invoice_url": None,
+        "id": iid,
+        "invoice_pdf": None,
+        "issuer": {"type": "self"},
+        "last_finalization_error": None,
+        "latest_revision": None,
+        "lines": list_object([], f"/v1/invoices/{iid}/lines"),
+        "livemode": False,
+        "metadata": {},
+        "next_payment_attempt": None,
+        "number": None,
+        "object": "invoice",
+        "on_behalf_of": None,
+        "parent": parent,
+        "payment_settings": {
+            "default_mandate": None,
+            "payment_method_options": None,
+            "payment_method_types": None,
+        },
+        "payments": list_object([], f"/v1/invoice_payments?invoice={iid}"),
+        "period_end": period_end,
+        "period_start": period_start,
+        "post_payment_credit_notes_amount": 0,
+        "pre_payment_credit_notes_amount": 0,
+        "receipt_number": None,
+        "rendering": None,
+        "shipping_cost": None,
+        "shipping_details": None,
+        "starting_balance": 0,
+        "statement_descriptor": None,
+        "status": "draft",
+        "status_transitions": {
+            "finalized_at": None,
+            "marked_uncollectible_at": None,
+            "paid_at": None,
+            "voided_at": None,
+        },
+        "subtotal": 0,
+        "subtotal_excluding_tax": 0,
+        "test_clock": None,
+        "total": 0,
+        "total_discount_amounts": [],
+        "total_excluding_tax": 0,
+        "total_pretax_credit_amounts": [],
+        "total_taxes": [],
+        "webhooks_delivered_at": None,
+    }
+
+
+def invoice_payment(
+    *, now: int, invoice_id: str, amount: int, currency: str, payment_intent_id: str
+) -> dict[str, Any]:
+    return {
+        "amount_paid": None,
+        "amount_requested": amount,
+        "created": now,
+        "currency": currency,
+        "id": new_id("inpay"),
+        "invoice": invoice_id,
+        "is_default": True,
+        "livemode": False,
+        "object": "invoice_payment",
+        "payment": {"payment_intent": payment_intent_id, "type": "payment_intent"},
+        "status": "open",
+        "status_transitions": {"canceled_at": None, "paid_at": None},
+    }
+
+
+def invoice_item(
+    *,
+    now: int,
+    customer: str,
+    amount: int,
+    currency: str,
+    description: str,
+    price_obj: dict[str, Any],
+    quantity: int,
+    period_start: int,
+    period_end: int,
+    subscription_id: str | None,
+    subscription_item_id: str | None,
+    proration: bool,
+) -> dict[str, Any]:
+    """A pending invoice item (``invoice: null`` until a later invoice picks it up)."""
+    return {
+        "amount": amount,
+        "currency": currency,
+        "customer": customer,
+        "customer_account": None,
+        "date": now,
+        "description": description,
+        "discountable": not proration,
+        "discounts": [],
+        "id": new_id("ii"),
+        "invoice": None,
+        "livemode": False,
+        "metadata": {},
+        "net_amount": amount,
+        "object": "invoiceitem",
+        "parent": {
+            "subscription_details": {
+                "subscription": subscription_id,
+                "subscription_item": subscription_item_id,
+            }
+            if subscription_id
+            else None,
+            "type": "subscription_details" if subscription_id else None,
+        },
+        "period": {"end": period_end, "start": period_start},
+        "pricing": {
+            "price_details": {"price": price_obj["id"], "product": price_obj["product"]},
+            "type": "price_details",
+            "unit_amount_decimal": str(price_obj["unit_amount"]),
+        },
+        "proration": proration,
+        "quantity": quantity,
+        "tax_rates": [],
+        "test_clock": None,
+    }
+
+
+def refund(
+    *,
+    now: int,
+    amount: int,
+    charge_obj: dict[str, Any],
+    reason: str | None,
+    metadata: dict[str, str] | None,
+) -> dict[str, Any]:
+    return {
+        "amount": amount,
+        "balance_transaction": new_id("txn"),
+        "charge": charge_obj["id"],
+        "created": now,
+        "currency": charge_obj["currency"],
+        "customer": charge_obj["customer"],
+        "customer_account": None,
+        "destination_details": {"card": {"type": "refund"}, "type": "card"},
+        "id": new_id("re"),
+        "metadata": dict(metadata or {}),
+        "object": "refund",
+        "payment_intent": charge_obj["payment_intent"],
+        "payment_method": charge_obj["payment_method"],
+        "reason": reason,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "succeeded",
+        "transfer_reversal": None,
+    }
+
+
+def dispute(*, now: int, charge_obj: dict[str, Any], reason: str, due_by: int) -> dict[str, Any]:
+    evidence_fields = (
+        "access_activity_log billing_address cancellation_policy cancellation_policy_disclosure "
+        "cancellation_rebuttal customer_communication customer_email_address customer_name "
+        "customer_purchase_ip customer_signature duplicate_charge_documentation "
+        "duplicate_charge_explanation duplicate_charge_id product_description receipt "
+        "refund_policy refund_policy_disclosure refund_refusal_explanation service_date "
+        "service_documentation shipping_address shipping_carrier shipping_date "
+        "shipping_documentation shipping_tracking_number uncategorized_file uncategorized_text"
+    ).split()
+    evidence: dict[str, Any] = dict.fromkeys(evidence_fields)
+    evidence["enhanced_evidence"] = {}
+    return {
+        "amount": charge_obj["amount"],
+        "balance_transactions": [],
+        "charge": charge_obj["id"],
+        "created": now,
+        "currency": charge_obj["currency"],
+        "enhanced_eligibility_types": [],
+        "evidence": evidence,
+        "evidence_details": {
+            "due_by": due_by,
+            "enhanced_eligibility": {},
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+        },
+        "id": new_id("du"),
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "object": "dispute",
+        "payment_intent": charge_obj["payment_intent"],
+        "payment_method_details": {
+            "card": {
+                "brand": "visa",
+                "case_type": "chargeback",
+                "network": "visa",
+                "network_reason_code": "10.4" if reason == "fraudulent" else "13.1",
+            },
+            "type": "card",
+        },
+        "reason": reason,
+        "status": "needs_response",
     }
 
 

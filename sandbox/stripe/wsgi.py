@@ -52,6 +52,11 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     "item": frozenset({"price"}),
     "customer": frozenset({"default_source"}),
     "product": frozenset({"default_price"}),
+    "subscription": frozenset({"customer", "latest_invoice", "items"}),
+    "subscription_item": frozenset({"price"}),
+    "invoice": frozenset({"customer", "lines", "payments"}),
+    "refund": frozenset({"charge", "payment_intent"}),
+    "dispute": frozenset({"charge", "payment_intent"}),
 }
 
 
@@ -153,6 +158,21 @@ class SandboxApp:
                 self.retrieve("customers", "customer"),
             ),
             ("GET", re.compile(r"^/v1/charges/([^/]+)$"), self.retrieve("charges", "charge")),
+            ("GET", re.compile(r"^/v1/subscriptions$"), self.list_subscriptions),
+            (
+                "GET",
+                re.compile(r"^/v1/subscriptions/([^/]+)$"),
+                self.retrieve("subscriptions", "subscription"),
+            ),
+            ("POST", re.compile(r"^/v1/subscriptions/([^/]+)$"), self.update_subscription),
+            ("DELETE", re.compile(r"^/v1/subscriptions/([^/]+)$"), self.cancel_subscription),
+            ("GET", re.compile(r"^/v1/invoices$"), self.list_invoices),
+            ("GET", re.compile(r"^/v1/invoices/([^/]+)$"), self.retrieve("invoices", "invoice")),
+            ("POST", re.compile(r"^/v1/invoices/([^/]+)/pay$"), self.pay_invoice),
+            ("POST", re.compile(r"^/v1/refunds$"), self.create_refund),
+            ("GET", re.compile(r"^/v1/refunds/([^/]+)$"), self.retrieve("refunds", "refund")),
+            ("GET", re.compile(r"^/v1/disputes/([^/]+)$"), self.retrieve("disputes", "dispute")),
+            ("POST", re.compile(r"^/v1/disputes/([^/]+)/close$"), self.close_dispute),
         ]
 
     # --- WSGI entry point ----------------------------------------------------------------
@@ -591,6 +611,69 @@ class SandboxApp:
 
         return handler
 
+    # --- billing -------------------------------------------------------------------------
+
+    def _deliver(self, events: list[dict[str, Any]]) -> None:
+        for ev in events:
+            self.sb.deliver(ev)
+
+    def list_subscriptions(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        allowed = {"customer", "status", "price", "created"}
+        self._only(p, allowed | {"expand", "limit", "starting_after", "ending_before"})
+        statuses = {"active", "all", "canceled", "ended", "incomplete", "incomplete_expired"}
+        statuses |= {"past_due", "paused", "trialing", "unpaid"}
+        if p.get("status") and as_str(p["status"]) not in statuses:
+            raise invalid("status", f"Invalid status: must be one of {', '.join(sorted(statuses))}")
+        filters = {k: as_str(v) for k, v in p.items() if k in allowed - {"created"} and v}
+        items = self._created_filter(self.sb.list_subscriptions(filters), p.get("created"))
+        page = self.paginate(items, p, "/v1/subscriptions", "subscription")
+        return self.expand(page, self._expand_list(p))
+
+    def list_invoices(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        allowed = {"customer", "status", "subscription", "created"}
+        self._only(p, allowed | {"expand", "limit", "starting_after", "ending_before"})
+        filters = {k: as_str(v) for k, v in p.items() if k in allowed - {"created"} and v}
+        items = self._created_filter(self.sb.list_invoices(filters), p.get("created"))
+        page = self.paginate(items, p, "/v1/invoices", "invoice")
+        return self.expand(page, self._expand_list(p))
+
+    def update_subscription(
+        self, req: Request, p: dict[str, Any], idem: str | None, sid: str
+    ) -> dict[str, Any]:
+        sub, events = self.sb.api_update_subscription(sid, p, request_id=req.request_id, idem=idem)
+        self._deliver(events)
+        return self.expand(sub, self._expand_list(p))
+
+    def cancel_subscription(
+        self, req: Request, p: dict[str, Any], idem: str | None, sid: str
+    ) -> dict[str, Any]:
+        sub, events = self.sb.api_cancel_subscription(sid, p, request_id=req.request_id, idem=idem)
+        self._deliver(events)
+        return self.expand(sub, self._expand_list(p))
+
+    def pay_invoice(
+        self, req: Request, p: dict[str, Any], idem: str | None, iid: str
+    ) -> dict[str, Any]:
+        inv, events, error = self.sb.api_pay_invoice(iid, p, request_id=req.request_id, idem=idem)
+        self._deliver(events)
+        if error is not None:
+            raise error
+        return self.expand(inv, self._expand_list(p))
+
+    def create_refund(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        refund, events = self.sb.api_create_refund(p, request_id=req.request_id, idem=idem)
+        self._deliver(events)
+        return self.expand(refund, self._expand_list(p))
+
+    def close_dispute(
+        self, req: Request, p: dict[str, Any], idem: str | None, did: str
+    ) -> dict[str, Any]:
+        dispute, events = self.sb.api_close_dispute(did, p, request_id=req.request_id, idem=idem)
+        self._deliver(events)
+        return self.expand(dispute, self._expand_list(p))
+
     # --- /pay ----------------------------------------------------------------------------
 
     def handle_pay(self, req: Request) -> Response:
@@ -704,6 +787,9 @@ class SandboxApp:
             except ValueError as exc:
                 return _json(400, {"error": str(exc)})
             return _json(200, event)
+        billing = self._admin_billing(path, method, body)
+        if billing is not None:
+            return billing
         m = re.fullmatch(r"/_sandbox/events/([^/]+)/redeliver", path)
         if m and method == "POST":
             try:
@@ -712,6 +798,52 @@ class SandboxApp:
                 return _json(404, {"error": str(exc)})
             return _json(200, {"event_id": m.group(1), "status": status})
         return _json(404, {"error": f"unknown admin route {method} {req.path}"})
+
+    def _admin_billing(self, path: str, method: str, body: dict[str, Any]) -> Response | None:
+        """Test clock, failing cards, disputes and invoice payment (admin mirrors)."""
+        sb = self.sb
+        deliver = body.get("deliver", True)
+        if not isinstance(deliver, bool):
+            return _json(400, {"error": "deliver must be true or false"})
+        try:
+            if path == "/_sandbox/clock" and method == "GET":
+                return _json(200, {"now": sb.now(), "offset": sb.clock_offset})
+            if path == "/_sandbox/clock/advance" and method == "POST":
+                if "to" in body:
+                    events = sb.advance_to(float(body["to"]), deliver=deliver)
+                else:
+                    events = sb.advance(float(body["seconds"]), deliver=deliver)
+                return _json(200, {"now": sb.now(), "events": events})
+            m = re.fullmatch(r"/_sandbox/customers/([^/]+)/payment_failing", path)
+            if m and method in ("POST", "PUT"):
+                failing = body.get("failing", True)
+                if not isinstance(failing, bool):
+                    return _json(400, {"error": "failing must be true or false"})
+                sb.set_payment_failing(m.group(1), failing)
+                return _json(200, {"customer": m.group(1), "failing": failing})
+            if path == "/_sandbox/disputes" and method == "POST":
+                dispute = sb.create_dispute(
+                    str(body["charge"]),
+                    reason=str(body.get("reason", "fraudulent")),
+                    deliver=deliver,
+                )
+                return _json(200, dispute)
+            m = re.fullmatch(r"/_sandbox/disputes/([^/]+)/close", path)
+            if m and method == "POST":
+                status = str(body.get("status", "won"))
+                return _json(200, sb.close_dispute(m.group(1), status, deliver=deliver))
+            m = re.fullmatch(r"/_sandbox/invoices/([^/]+)/pay", path)
+            if m and method == "POST":
+                events = sb.pay_invoice(m.group(1), deliver=deliver)
+                with sb.lock:
+                    invoice = copy.deepcopy(sb.invoices[m.group(1)])
+                return _json(200, {"invoice": invoice, "events": events})
+        except SandboxError as exc:
+            code = 404 if str(exc).startswith("No such") else 409
+            return _json(code, {"error": str(exc)})
+        except (KeyError, TypeError, ValueError) as exc:
+            return _json(400, {"error": f"bad request: {exc}"})
+        return None
 
 
 # --- threaded loopback server ------------------------------------------------------------

@@ -24,6 +24,9 @@ def test_admin_endpoint(sandbox: StripeSandbox, recorder):
         "error_rate": 0.0,
         "fail_next": 0,
         "emit_payment_events": False,
+        "emit_noise_events": True,
+        "retry_schedule_days": [3, 5, 7],
+        "after_final_failure": "cancel",
     }
     r = requests.put(f"{base}/knobs", json={"webhooks_enabled": False}, timeout=5)
     assert r.status_code == 200 and r.json()["webhooks_enabled"] is False
