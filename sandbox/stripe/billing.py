@@ -448,14 +448,22 @@ class BillingMixin:
         *,
         first: bool = False,
         force: bool = False,
+        manual: bool = False,
     ) -> bool:
-        """Attempt payment of ``inv``; emit the invoice and subscription events."""
+        """Attempt payment of ``inv``; emit the invoice and subscription events.
+
+        ``first``: the renewal's own attempt (starts dunning); ``manual``: an API ``pay``
+        call (a failure neither consumes nor moves the automatic retry schedule); otherwise a
+        scheduled retry."""
         if self._attempt_payment(inv, force=force):
             self._emit(out, "invoice.paid", inv)
             self._emit(out, "invoice.payment_succeeded", inv)
             if sub is not None and old_sub is not None:
                 self._after_paid(inv, sub, old_sub, out)
             return True
+        if manual and not first:
+            self._emit(out, "invoice.payment_failed", inv)
+            return False
         now = self.now()
         schedule = [float(d) for d in self.knobs["retry_schedule_days"]]
         if first:
@@ -942,7 +950,7 @@ class BillingMixin:
                     self._after_paid(inv, sub, old_sub, out)
                 ok = True
             else:
-                ok = self._settle_attempt(inv, sub, old_sub, out)
+                ok = self._settle_attempt(inv, sub, old_sub, out, manual=True)
             self._save()
             result = copy.deepcopy(inv)
         if ok:

@@ -100,6 +100,20 @@ def render_checkout(session: dict[str, Any], items: list[dict[str, Any]]) -> str
         "subscription": "Subscription",
         "setup": "Save a payment method",
     }.get(session["mode"], session["mode"])
+    recurring_html = ""
+    if session["mode"] == "subscription":
+        per: dict[str, int] = {}
+        for i in items:
+            if i["price"].get("recurring"):
+                key = _interval(i)
+                per[key] = per.get(key, 0) + int(i["amount_total"])
+        parts = [
+            f"{format_amount(amount, session['currency'])}{key}" for key, amount in per.items()
+        ]
+        recurring_html = (
+            f'<p id="recurring">Then <strong>{escape(" + ".join(parts))}</strong>, renewing '
+            "automatically until you cancel.</p>"
+        )
     body = f"""<h1>Checkout</h1>
 <p class="muted">{escape(mode_note)} · session <code>{sid}</code></p>
 <table>
@@ -111,6 +125,7 @@ def render_checkout(session: dict[str, Any], items: list[dict[str, Any]]) -> str
 </tbody>
 <tfoot><tr><td colspan="2">Total due today</td><td class="num" id="total">{total}</td></tr></tfoot>
 </table>
+{recurring_html}
 <form method="post" action="/pay/{sid}">
 {email_html}
 <p class="muted">Card: Visa test card 4242 4242 4242 4242 (simulated; nothing to enter).</p>
