@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -69,6 +70,16 @@ def order_billing_sync(
             _apply_build(order=order, client=client)
             done = f"{done}, build applied"
     except PanelRetryableError as exc:
+        if attempt >= settings.PROVISION_MAX_ATTEMPTS:
+            # The worker's tick finds the order again (its state still differs) and retries.
+            alert_send(
+                title=f"Order #{order.pk}: could not make the server {desired.state}",
+                body=f"Billing says the server should be {desired.state} ({desired.reason}); "
+                f"the panel failed {attempt} times, last: {exc}. The order stays "
+                f"'{order.status}'; the worker keeps trying every few minutes.",
+                order_id=order.pk,
+            )
+            return f"panel unavailable after {attempt} tries: {exc}"
         delay = backoff_seconds(attempt=attempt, retry_after=exc.retry_after)
         with transaction.atomic():
             order_note(
