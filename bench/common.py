@@ -124,17 +124,19 @@ def orders_seed(n: int, *, customers: int = 1, reserve: bool = False, tag: str =
 
 def _order_create(user, plan, region, tag, i, reserve):  # type: ignore[no-untyped-def]
     from billing.models import Order
-    from catalog.services import allocation_reserve
+    from catalog.services import allocation_claim
 
-    if True:
-        order = Order.objects.create(
+    def create(allocation):  # type: ignore[no-untyped-def]
+        return Order.objects.create(
             user=user,
             plan=plan,
             region=region,
             server_name=f"bench {tag} {i}",
             stripe_session_id=f"cs_bench_{tag}_{i}",
-            allocation=allocation_reserve(region=region, plan=plan) if reserve else None,
+            allocation=allocation,
         )
+
+    order = allocation_claim(region=region, plan=plan, claim=create) if reserve else create(None)
     return order.pk
 
 

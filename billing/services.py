@@ -7,23 +7,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from billing import stripe_gateway
 from billing.models import Order, OrderStatus
 from billing.transitions import TransitionResult, order_note, order_transition
-from catalog.models import Plan, Region
+from catalog.models import Allocation, Plan, Region
 from catalog.selectors import plan_get_active, region_get_active
-from catalog.services import allocation_reserve
+from catalog.services import allocation_claim
 from catalog.variables import variables_validate
 from core.errors import NotFound, ServiceError, Unavailable
 
 logger = logging.getLogger(__name__)
 
 SERVER_NAME_MAX = 191
-_RESERVE_TRIES = 5
 
 
 @dataclass(frozen=True)
@@ -60,40 +59,30 @@ def _checkout_inputs(
 def _order_create_with_reservation(
     *, user: User, plan: Plan, region: Region, server_name: str, variables: dict[str, str]
 ) -> Order:
-    """Write the order and reserve a port for it in one transaction (invariant 3: nobody pays
-    for a server that cannot be placed)."""
-    tried: tuple[int, ...] = ()
-    for _ in range(_RESERVE_TRIES):
-        candidate_id = 0
-        try:
-            with transaction.atomic():
-                allocation = allocation_reserve(region=region, plan=plan, exclude_ids=tried)
-                if allocation is None:
-                    raise ServiceError(
-                        f"{region.name} is sold out for {plan}. Pick another region or plan.",
-                        code="sold_out",
-                        status=409,
-                    )
-                candidate_id = allocation.pk
-                return Order.objects.create(
-                    user=user,
-                    plan=plan,
-                    region=region,
-                    server_name=server_name,
-                    variables=variables,
-                    status=OrderStatus.PENDING,
-                    amount_cents=plan.price_cents,
-                    currency=plan.currency,
-                    allocation=allocation,
-                )
-        except IntegrityError:
-            # Another checkout reserved the same port between our read and our write.
-            tried = (*tried, candidate_id)
-    raise ServiceError(
-        "Too many people are buying in this region right now. Please try again.",
-        code="busy",
-        status=503,
-    )
+    """Write the order holding a free port (invariant 3: nobody pays for a server that cannot
+    be placed)."""
+
+    def create(allocation: Allocation) -> Order:
+        return Order.objects.create(
+            user=user,
+            plan=plan,
+            region=region,
+            server_name=server_name,
+            variables=variables,
+            status=OrderStatus.PENDING,
+            amount_cents=plan.price_cents,
+            currency=plan.currency,
+            allocation=allocation,
+        )
+
+    order = allocation_claim(region=region, plan=plan, claim=create)
+    if order is None:
+        raise ServiceError(
+            f"{region.name} is sold out for {plan}. Pick another region or plan.",
+            code="sold_out",
+            status=409,
+        )
+    return order
 
 
 def checkout_session_create(

@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import IntegrityError, transaction
 
 from catalog.models import Allocation, Plan, Region
 from catalog.selectors import free_allocations, node_fits, region_nodes
 
+T = TypeVar("T")
 
-def allocation_reserve(
-    *, region: Region, plan: Plan, exclude_ids: tuple[int, ...] = ()
-) -> Allocation | None:
-    """Pick a free allocation on a node of the region that can hold the plan, locked for the
-    caller's transaction. The caller stores it on its order; the order's unique `allocation`
-    column is what makes the reservation exclusive (IntegrityError = taken meanwhile).
 
-    Must be called inside a transaction. Returns None when the region cannot place the plan.
-    """
-    assert transaction.get_connection().in_atomic_block, "allocation_reserve needs a transaction"
+# How many free ports to try before giving up on a region (each try is a savepoint).
+_CANDIDATES = 50
+
+
+def allocation_claim(*, region: Region, plan: Plan, claim: Callable[[Allocation], T]) -> T | None:
+    """Reserve a free port of the region for the plan. `claim(allocation)` writes the row
+    that holds it (an order, whose `allocation` column is unique): the unique index decides
+    between concurrent checkouts, and an IntegrityError means another one got that port first,
+    so the next is tried. Returns what `claim` returned, or None when the region cannot place
+    the plan (no node with room, or no free port).
+
+    No row locks on the allocations: InnoDB locks every row a sorted FOR UPDATE scan reads,
+    and SKIP LOCKED joined to orders skips ports held by other checkouts' uncommitted rows;
+    either made concurrent checkouts look sold out."""
     for node in region_nodes(region=region):
         if not node_fits(node=node, plan=plan):
             continue
-        candidate = (
-            free_allocations(node=node, plan=plan)
-            .exclude(pk__in=exclude_ids)
-            .select_for_update(skip_locked=True)
-            .order_by("port", "pk")
-            .first()
-        )
-        if candidate is not None:
-            return candidate
+        for allocation in free_allocations(node=node, plan=plan).order_by("port", "pk")[
+            :_CANDIDATES
+        ]:
+            try:
+                with transaction.atomic():
+                    return claim(allocation)
+            except IntegrityError:
+                continue
     return None
 
 

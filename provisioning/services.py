@@ -28,7 +28,8 @@ from django.utils import timezone
 
 from billing.models import Order, OrderStatus
 from billing.transitions import InvalidTransition, order_note, order_transition
-from catalog.services import allocation_mark_taken, allocation_reserve
+from catalog.models import Allocation
+from catalog.services import allocation_claim, allocation_mark_taken
 from catalog.variables import environment_for
 from core.alerts import alert_send
 from core.errors import ServiceError
@@ -238,17 +239,18 @@ def _allocation_for(*, order: Order, progress: _Progress) -> int:
 
 def _allocation_swap(*, order: Order) -> None:
     """Give the order a new free port in its region (the old one is gone or was released)."""
-    with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        allocation = allocation_reserve(region=order.region, plan=order.plan)
-        if allocation is None:
-            raise ProvisioningFailed(
-                f"No free port left in region {order.region.name} for this plan: add "
-                "allocations to its nodes in the panel, run panel_sync, then retry.",
-                step="allocation",
-            )
-        locked.allocation = allocation
-        locked.save(update_fields=["allocation", "updated_at"])
+
+    def take(allocation: Allocation) -> Allocation:
+        Order.objects.filter(pk=order.pk).update(allocation=allocation)
+        return allocation
+
+    allocation = allocation_claim(region=order.region, plan=order.plan, claim=take)
+    if allocation is None:
+        raise ProvisioningFailed(
+            f"No free port left in region {order.region.name} for this plan: add "
+            "allocations to its nodes in the panel, run panel_sync, then retry.",
+            step="allocation",
+        )
     order.allocation = allocation
 
 

@@ -236,6 +236,7 @@ def test_region_with_5_free_ports_and_8_concurrent_checkouts(catalog, stripe_san
             headers={"X-CSRFToken": "a" * 32},
             timeout=30,
         )
+
         return r.status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
