@@ -8,12 +8,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
 from billing import stripe_gateway
 from billing.models import Order, OrderStatus
-from billing.transitions import TransitionResult, order_note, order_transition
+from billing.transitions import (
+    TransitionResult,
+    order_note,
+    order_transition,
+    order_transition_if,
+)
 from catalog.models import Allocation, Plan, Region
 from catalog.selectors import plan_get_active, region_get_active
 from catalog.services import allocation_claim
@@ -135,35 +142,32 @@ def _session_params(*, order: Order, plan: Plan, user: User) -> dict[str, Any]:
     }
 
 
-def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> TransitionResult:
-    """Stripe says the order is paid. Idempotent: a paid (or later) order is left alone."""
-    already = (
-        OrderStatus.PAID,
-        OrderStatus.PROVISIONING,
-        OrderStatus.PROVISIONED,
-        OrderStatus.ERROR,
-        OrderStatus.SUSPENDED,
-        OrderStatus.TERMINATED,
-        OrderStatus.REFUNDED,
-    )
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status in already:
-            return TransitionResult(order=order, changed=False)
-        return order_transition(
-            order_id=order_id,
-            # A cancelled order that Stripe still charged must still be served (invariant 2).
-            allowed_from=(OrderStatus.PENDING, OrderStatus.CANCELLED),
-            to=OrderStatus.PAID,
-            actor=actor,
-            reason=f"Checkout Session {session['id']} is {session.get('payment_status')}",
-            updates={
-                "paid_at": timezone.now(),
-                "stripe_session_id": order.stripe_session_id or session["id"],
-                "stripe_customer_id": session.get("customer") or "",
-                "stripe_payment_intent_id": session.get("payment_intent") or "",
-                "stripe_subscription_id": session.get("subscription") or None,
-            },
+def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> bool:
+    """Stripe says the order is paid. Returns whether it changed: a paid (or later) order is
+    left alone, so duplicate and concurrent deliveries are harmless."""
+    updates = {
+        "paid_at": timezone.now(),
+        # The webhook can beat the checkout view to storing the session id.
+        "stripe_session_id": Coalesce(F("stripe_session_id"), Value(session["id"])),
+        "stripe_customer_id": session.get("customer") or "",
+        "stripe_payment_intent_id": session.get("payment_intent") or "",
+        "stripe_subscription_id": session.get("subscription") or None,
+    }
+    reason = f"Checkout Session {session['id']} is {session.get('payment_status')}"
+    # savepoint=False: inside the webhook's transaction a savepoint is two round trips for
+    # nothing (any failure here fails the whole event anyway).
+    with transaction.atomic(savepoint=False):
+        # A cancelled order that Stripe still charged must still be served (invariant 2).
+        return any(
+            order_transition_if(
+                order_id=order_id,
+                from_status=from_status,
+                to=OrderStatus.PAID,
+                actor=actor,
+                reason=reason,
+                updates=updates,
+            )
+            for from_status in (OrderStatus.PENDING, OrderStatus.CANCELLED)
         )
 
 
@@ -193,7 +197,7 @@ def _order_for_session(session: dict[str, Any]) -> Order | None:
     ref = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
     if not ref or not str(ref).isdigit():
         return None
-    order = Order.objects.filter(pk=int(ref)).first()
+    order = Order.objects.only("id", "status", "stripe_session_id").filter(pk=int(ref)).first()
     if order is None:
         return None
     if order.stripe_session_id and order.stripe_session_id != session.get("id"):
@@ -213,9 +217,8 @@ def checkout_session_fulfil(*, session: dict[str, Any], actor: str) -> SessionRe
         return SessionResult(
             order, f"payment_status={session.get('payment_status')}: waiting for the payment"
         )
-    result = order_mark_paid(order_id=order.pk, session=session, actor=actor)
-    if not result.changed:
-        return SessionResult(order, f"order already {result.order.status}")
+    if not order_mark_paid(order_id=order.pk, session=session, actor=actor):
+        return SessionResult(order, "order already paid")
     from provisioning.services import provisioning_enqueue
 
     provisioning_enqueue(order_id=order.pk)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from billing.models import Order, OrderEvent, OrderStatus
 from core.errors import Conflict
@@ -72,3 +73,30 @@ def order_note(*, order: Order, actor: str, reason: str) -> None:
         actor=actor[:191],
         reason=reason,
     )
+
+
+def order_transition_if(
+    *,
+    order_id: int,
+    from_status: OrderStatus,
+    to: OrderStatus,
+    actor: str,
+    reason: str = "",
+    updates: dict[str, Any] | None = None,
+) -> bool:
+    """The same guarded transition as one conditional UPDATE (no read first), for the
+    webhook's hot path: `UPDATE ... WHERE id = ? AND status = ?` is the check and the lock in
+    one statement. Returns whether the order changed; the audit row is written when it did.
+    Call inside a transaction so the change and its audit row commit together."""
+    changed = Order.objects.filter(pk=order_id, status=from_status).update(
+        status=to, updated_at=timezone.now(), **(updates or {})
+    )
+    if changed:
+        OrderEvent.objects.create(
+            order_id=order_id,
+            from_status=from_status,
+            to_status=to,
+            actor=actor[:191],
+            reason=reason,
+        )
+    return bool(changed)

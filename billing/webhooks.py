@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from billing.lifecycle import (
     Noted,
@@ -89,39 +89,66 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], Outcome]] = {
 }
 
 
+def _handle(event: dict[str, Any]) -> Outcome:
+    handler = HANDLERS.get(event["type"])
+    return handler(event) if handler else Outcome(StripeEventStatus.IGNORED, "not handled")
+
+
 def stripe_event_process(*, event: dict[str, Any]) -> EventResult:
-    """Store and handle one verified event. Raises if a handler fails (the view answers 500
-    so Stripe retries); the failure is recorded and the next delivery processes it again."""
+    """Handle one verified event and store it, once. Raises if a handler fails (the view
+    answers 500 so Stripe retries); the failure is recorded and the next delivery processes
+    it again.
+
+    The hot path is one transaction: the handler's writes, then the event row. Its unique
+    event id is the duplicate check: a second delivery's INSERT fails, which rolls back
+    whatever its (idempotent) handler did, and it is answered as a duplicate."""
     try:
         with transaction.atomic():
-            row, created = StripeEvent.objects.select_for_update().get_or_create(
-                event_id=event["id"], defaults=_row_fields(event, StripeEventStatus.FAILED)
-            )
-            if not created and row.status != StripeEventStatus.FAILED:
+            outcome = _handle(event)
+            StripeEvent.objects.create(**_row_fields(event, outcome.status), order=outcome.order)
+            return EventResult(duplicate=False, status=outcome.status, note=outcome.note)
+    except IntegrityError:
+        existing = StripeEvent.objects.filter(event_id=event["id"]).first()
+        if existing is None:
+            raise
+        if existing.status != StripeEventStatus.FAILED:
+            return EventResult(duplicate=True, status=existing.status)
+        return _reprocess_failed(event=event)
+    except Exception as exc:
+        _record_failure(event=event, exc=exc)
+        raise
+
+
+def _reprocess_failed(*, event: dict[str, Any]) -> EventResult:
+    """An event whose earlier handling failed: handle it again, under the row's lock."""
+    try:
+        with transaction.atomic():
+            row = StripeEvent.objects.select_for_update().get(event_id=event["id"])
+            if row.status != StripeEventStatus.FAILED:
                 return EventResult(duplicate=True, status=row.status)
-            handler = HANDLERS.get(event["type"])
-            outcome = (
-                handler(event) if handler else Outcome(StripeEventStatus.IGNORED, "not handled")
-            )
-            row.status = outcome.status
-            row.error = ""
-            row.order = outcome.order
+            outcome = _handle(event)
+            row.status, row.error, row.order = outcome.status, "", outcome.order
             row.save(update_fields=["status", "error", "order"])
             return EventResult(duplicate=False, status=outcome.status, note=outcome.note)
     except Exception as exc:
-        logger.exception("Stripe event %s (%s) failed", event.get("id"), event.get("type"))
-        # Outside the rolled-back transaction: the failure stays visible to operators.
-        StripeEvent.objects.update_or_create(
-            event_id=event["id"],
-            defaults={**_row_fields(event, StripeEventStatus.FAILED), "error": repr(exc)[:2000]},
-        )
+        _record_failure(event=event, exc=exc)
         raise
+
+
+def _record_failure(*, event: dict[str, Any], exc: Exception) -> None:
+    logger.exception("Stripe event %s (%s) failed", event.get("id"), event.get("type"))
+    # Outside the rolled-back transaction: the failure stays visible to operators.
+    fields = _row_fields(event, StripeEventStatus.FAILED)
+    StripeEvent.objects.update_or_create(
+        event_id=fields.pop("event_id"), defaults={**fields, "error": repr(exc)[:2000]}
+    )
 
 
 def _row_fields(event: dict[str, Any], status: StripeEventStatus) -> dict[str, Any]:
     obj = (event.get("data") or {}).get("object") or {}
     created = event.get("created")
     return {
+        "event_id": event["id"],
         "type": str(event.get("type", ""))[:100],
         "livemode": bool(event.get("livemode")),
         "api_version": str(event.get("api_version") or "")[:64],

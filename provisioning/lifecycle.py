@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -29,6 +28,7 @@ from billing.transitions import order_note, order_transition
 from core import clock
 from core.alerts import alert_send
 from core.errors import Unavailable
+from core.queue import enqueue_in_transaction
 from panel.client import PanelClient
 from panel.errors import PanelError, PanelNotFoundError, PanelRetryableError
 from panel.types import FeatureLimits, ServerLimits
@@ -45,7 +45,7 @@ def billing_sync_enqueue(*, order_id: int, delay_seconds: float = 0) -> None:
     task = sync_order_billing
     if delay_seconds > 0:
         task = task.using(run_after=timezone.now() + timedelta(seconds=delay_seconds))
-    transaction.on_commit(partial(task.enqueue, order_id=order_id))
+    enqueue_in_transaction(task, order_id=order_id)
 
 
 def order_billing_sync(
@@ -108,7 +108,7 @@ def _enqueue_retry(*, order_id: int, attempt: int, delay: float) -> None:
     from provisioning.tasks import sync_order_billing
 
     task = sync_order_billing.using(run_after=timezone.now() + timedelta(seconds=delay))
-    transaction.on_commit(partial(task.enqueue, order_id=order_id, attempt=attempt))
+    enqueue_in_transaction(task, order_id=order_id, attempt=attempt)
 
 
 def _apply(*, order: Order, client: PanelClient, state: str, reason: str) -> str:

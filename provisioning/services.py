@@ -19,7 +19,6 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +33,7 @@ from catalog.variables import environment_for
 from core.alerts import alert_send
 from core.errors import ServiceError
 from core.logs import log_context_bind, with_log_context
+from core.queue import enqueue_in_transaction
 from panel.client import PanelClient
 from panel.errors import (
     PanelError,
@@ -68,13 +68,13 @@ class _Progress:
 
 
 def provisioning_enqueue(*, order_id: int, delay_seconds: float = 0) -> None:
-    """Queue provisioning once the current transaction commits (never for uncommitted rows)."""
+    """Queue provisioning with the current transaction (core.queue)."""
     from provisioning.tasks import provision_order
 
     task = provision_order
     if delay_seconds > 0:
         task = provision_order.using(run_after=timezone.now() + timedelta(seconds=delay_seconds))
-    transaction.on_commit(partial(task.enqueue, order_id=order_id))
+    enqueue_in_transaction(task, order_id=order_id)
 
 
 def order_claim(*, order_id: int, actor: str = WORKER_ACTOR) -> Order | None:
