@@ -28,6 +28,7 @@ from billing.transitions import order_note, order_transition
 from core import clock
 from core.alerts import alert_send
 from core.errors import Unavailable
+from core.models import Alert
 from core.queue import enqueue_in_transaction
 from panel.client import PanelClient
 from panel.errors import PanelError, PanelNotFoundError, PanelRetryableError
@@ -37,10 +38,25 @@ from provisioning.services import backoff_seconds
 logger = logging.getLogger(__name__)
 
 ACTOR = "billing"
+SYNC_TASK_PATH = "provisioning.tasks.sync_order_billing"
 
 
 def billing_sync_enqueue(*, order_id: int, delay_seconds: float = 0) -> None:
+    """Queue a billing sync for the order, unless one is already waiting (a burst of events,
+    or the tick finding an order whose retry is already scheduled, needs one sync, not many:
+    each would make its own panel calls)."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
     from provisioning.tasks import sync_order_billing
+
+    waiting = DBTaskResult.objects.filter(
+        task_path=SYNC_TASK_PATH,
+        status=TaskResultStatus.READY,
+        args_kwargs__kwargs__order_id=order_id,
+    )
+    if waiting.exists():
+        return
 
     task = sync_order_billing
     if delay_seconds > 0:
@@ -71,14 +87,19 @@ def order_billing_sync(
             done = f"{done}, build applied"
     except PanelRetryableError as exc:
         if attempt >= settings.PROVISION_MAX_ATTEMPTS:
-            # The worker's tick finds the order again (its state still differs) and retries.
-            alert_send(
-                title=f"Order #{order.pk}: could not make the server {desired.state}",
-                body=f"Billing says the server should be {desired.state} ({desired.reason}); "
-                f"the panel failed {attempt} times, last: {exc}. The order stays "
-                f"'{order.status}'; the worker keeps trying every few minutes.",
-                order_id=order.pk,
-            )
+            # The worker's tick finds the order again (its state still differs) and retries;
+            # the operator hears about it once an hour, not at every tick.
+            title = f"Order #{order.pk}: could not make the server {desired.state}"
+            if not Alert.objects.filter(
+                order_id=order.pk, title=title, created_at__gt=timezone.now() - timedelta(hours=1)
+            ).exists():
+                alert_send(
+                    title=title,
+                    body=f"Billing says the server should be {desired.state} ({desired.reason}); "
+                    f"the panel failed {attempt} times, last: {exc}. The order stays "
+                    f"'{order.status}'; the worker keeps trying every few minutes.",
+                    order_id=order.pk,
+                )
             return f"panel unavailable after {attempt} tries: {exc}"
         delay = backoff_seconds(attempt=attempt, retry_after=exc.retry_after)
         with transaction.atomic():
