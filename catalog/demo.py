@@ -54,6 +54,7 @@ PLANS: list[dict[str, Any]] = [
     {
         "game": "minecraft",
         "slug": "minecraft-4gb",
+        "recurring_interval": "month",
         "name": "4 GB",
         "egg": 3,
         "stripe_price_id": "price_demo_minecraft_4gb",
@@ -69,6 +70,7 @@ PLANS: list[dict[str, Any]] = [
     {
         "game": "rust",
         "slug": "rust-8gb",
+        "recurring_interval": "month",
         "name": "8 GB",
         "egg": 14,
         "stripe_price_id": "price_demo_rust_8gb",
@@ -85,6 +87,7 @@ PLANS: list[dict[str, Any]] = [
     {
         "game": "garrys-mod",
         "slug": "garrys-mod-3gb",
+        "recurring_interval": "month",
         "name": "3 GB",
         "egg": 9,
         "stripe_price_id": "price_demo_garrys_mod_3gb",
@@ -108,7 +111,7 @@ def stripe_prices() -> list[dict[str, Any]]:
             "unit_amount": p["price_cents"],
             "currency": "usd",
             "product_name": f"{games[p['game']]} {p['name']}",
-            "recurring": None,
+            "recurring": p.get("recurring_interval") or None,
         }
         for p in PLANS
     ]
