@@ -53,3 +53,4 @@ bench: install
 	$(VENV)/bin/pip install -q -e '.[mysql]'
 	cd bench && ../$(BIN)/python webhook_ingest.py
 	cd bench && ../$(BIN)/python provisioning_bench.py
+	cd bench && ../$(BIN)/python latency_bench.py

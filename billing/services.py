@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -144,7 +144,8 @@ def _session_params(*, order: Order, plan: Plan, user: User) -> dict[str, Any]:
 
 def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> bool:
     """Stripe says the order is paid. Returns whether it changed: a paid (or later) order is
-    left alone, so duplicate and concurrent deliveries are harmless."""
+    left alone, so duplicate and concurrent deliveries are harmless, and an order bound to
+    another Checkout Session is never paid by this one."""
     updates = {
         "paid_at": timezone.now(),
         # The webhook can beat the checkout view to storing the session id.
@@ -156,6 +157,7 @@ def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> bo
     reason = f"Checkout Session {session['id']} is {session.get('payment_status')}"
     # savepoint=False: inside the webhook's transaction a savepoint is two round trips for
     # nothing (any failure here fails the whole event anyway).
+    ours = Q(stripe_session_id__isnull=True) | Q(stripe_session_id=session["id"])
     with transaction.atomic(savepoint=False):
         # A cancelled order that Stripe still charged must still be served (invariant 2).
         return any(
@@ -166,6 +168,7 @@ def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> bo
                 actor=actor,
                 reason=reason,
                 updates=updates,
+                where=ours,
             )
             for from_status in (OrderStatus.PENDING, OrderStatus.CANCELLED)
         )
@@ -193,11 +196,16 @@ class SessionResult:
     note: str
 
 
-def _order_for_session(session: dict[str, Any]) -> Order | None:
+def _session_order_id(session: dict[str, Any]) -> int | None:
     ref = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
-    if not ref or not str(ref).isdigit():
+    return int(ref) if ref and str(ref).isdigit() else None
+
+
+def _order_for_session(session: dict[str, Any]) -> Order | None:
+    order_id = _session_order_id(session)
+    if order_id is None:
         return None
-    order = Order.objects.only("id", "status", "stripe_session_id").filter(pk=int(ref)).first()
+    order = Order.objects.only("id", "status", "stripe_session_id").filter(pk=order_id).first()
     if order is None:
         return None
     if order.stripe_session_id and order.stripe_session_id != session.get("id"):
@@ -209,20 +217,28 @@ def _order_for_session(session: dict[str, Any]) -> Order | None:
 def checkout_session_fulfil(*, session: dict[str, Any], actor: str) -> SessionResult:
     """The one fulfilment path (Stripe's guidance), for the webhook and the reconciler alike:
     safe to run any number of times, concurrently, for the same session."""
+    order_id = _session_order_id(session)
+    paid = session.get("payment_status") in _FULFIL_PAYMENT_STATUSES
+    # The hot path is the conditional UPDATE itself (it checks status and session); the order
+    # is read only to explain why nothing changed.
+    if (
+        order_id is not None
+        and paid
+        and order_mark_paid(order_id=order_id, session=session, actor=actor)
+    ):
+        from provisioning.services import provisioning_enqueue
+
+        provisioning_enqueue(order_id=order_id)
+        return SessionResult(Order(pk=order_id), "order paid, provisioning queued")
     order = _order_for_session(session)
     if order is None:
         return SessionResult(None, "not one of our orders")
-    if session.get("payment_status") not in _FULFIL_PAYMENT_STATUSES:
+    if not paid:
         # A delayed payment method: async_payment_succeeded (or the reconciler) comes later.
         return SessionResult(
             order, f"payment_status={session.get('payment_status')}: waiting for the payment"
         )
-    if not order_mark_paid(order_id=order.pk, session=session, actor=actor):
-        return SessionResult(order, "order already paid")
-    from provisioning.services import provisioning_enqueue
-
-    provisioning_enqueue(order_id=order.pk)
-    return SessionResult(order, "order paid, provisioning queued")
+    return SessionResult(order, "order already paid")
 
 
 def checkout_session_close(*, session: dict[str, Any], actor: str, reason: str) -> SessionResult:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import Order, OrderEvent, OrderStatus
@@ -83,14 +84,16 @@ def order_transition_if(
     actor: str,
     reason: str = "",
     updates: dict[str, Any] | None = None,
+    where: Q | None = None,
 ) -> bool:
     """The same guarded transition as one conditional UPDATE (no read first), for the
     webhook's hot path: `UPDATE ... WHERE id = ? AND status = ?` is the check and the lock in
     one statement. Returns whether the order changed; the audit row is written when it did.
     Call inside a transaction so the change and its audit row commit together."""
-    changed = Order.objects.filter(pk=order_id, status=from_status).update(
-        status=to, updated_at=timezone.now(), **(updates or {})
-    )
+    rows = Order.objects.filter(pk=order_id, status=from_status)
+    if where is not None:
+        rows = rows.filter(where)
+    changed = rows.update(status=to, updated_at=timezone.now(), **(updates or {}))
     if changed:
         OrderEvent.objects.create(
             order_id=order_id,

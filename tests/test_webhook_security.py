@@ -110,3 +110,33 @@ def test_event_for_someone_elses_session_is_acknowledged_and_ignored(db):
     response = _post(body, _sign(body))
     assert response.status_code == 200
     assert response.json()["status"] == "ignored"
+
+
+def test_a_session_that_is_not_the_orders_cannot_pay_for_it(catalog, stripe_sandbox, customer):
+    from billing.models import Order
+
+    _, client = customer
+    order = Order.objects.get(pk=checkout(client).json()["order_id"])
+    event = {
+        "id": "evt_forged_reference",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {
+            "object": {
+                "id": "cs_test_someone_elses",
+                "object": "checkout.session",
+                "payment_status": "paid",
+                "status": "complete",
+                "metadata": {"order_id": str(order.pk)},
+                "client_reference_id": str(order.pk),
+            }
+        },
+    }
+    body = json.dumps(event)
+    response = _post(body, _sign(body))
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    order.refresh_from_db()
+    assert order.status == "pending"
