@@ -84,25 +84,37 @@ def test_worker_sigkilled_at_random_points_never_duplicates_nor_loses(
     # requeues 'paid' orders without progress (after 60 s in production; at once here).
     settings.RECONCILE_PAID_AFTER_SECONDS = 0
     widen_inventory(catalog)
-    catalog.faults.latency = 0.02  # each panel call takes a while, so kills land mid-flight
-    customers = [make_customer(f"kill{i}@example.com")[1] for i in range(10)]
-    for i, client in enumerate(customers):
-        for event in paid_orders(client, stripe_sandbox, 6, server_name=f"kill-{i}"):
-            from billing.services import checkout_session_fulfil
+    catalog.faults.latency = 0.05  # each panel call takes a while, so kills land mid-flight
+    from billing.services import checkout_session_fulfil
 
-            checkout_session_fulfil(session=event["data"]["object"], actor="test")
-    orders = list(Order.objects.all())
-    assert len(orders) == 60
+    customers = [make_customer(f"kill{i}@example.com")[1] for i in range(10)]
     rng = random.Random(11)
     kills = 0
-    for _trial in range(50):
+    for trial in range(50):
+        # Fresh work for every trial (two more paid orders), so each worker has something in
+        # flight when it is killed, however fast the earlier ones were.
+        client = customers[trial % len(customers)]
+        for event in paid_orders(client, stripe_sandbox, 2, server_name=f"kill-{trial}"):
+            checkout_session_fulfil(session=event["data"]["object"], actor="test")
+        started = ProvisioningAttempt.objects.count()
         proc = spawn_worker(batch=True, PROVISION_LEASE_SECONDS=0)
+        # Kill at a random moment after the worker has begun provisioning (its first attempt
+        # row), so the kill lands inside the work, not in Python's start-up.
+        wait_until(
+            lambda p=proc, n=started: (
+                p.poll() is not None or ProvisioningAttempt.objects.count() > n
+            ),
+            timeout=30,
+            interval=0.01,
+        )
         try:
-            proc.wait(timeout=rng.uniform(0.6, 1.6))
+            proc.wait(timeout=rng.uniform(0.0, 0.3))
         except Exception:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.wait()
+    orders = list(Order.objects.all())
+    assert len(orders) == 100
     # Whatever the kills left behind: stuck 'provisioning' orders (the dead worker's lease
     # is already expired with PROVISION_LEASE_SECONDS=0) are resumed by the reconciler.
     for _ in range(5):
@@ -115,7 +127,7 @@ def test_worker_sigkilled_at_random_points_never_duplicates_nor_loses(
     resumed = ProvisioningAttempt.objects.filter(outcome="running").count()
     print(
         f"\nSIGKILL: 50 trials, {kills} killed mid-run, {resumed} attempts cut short, "
-        f"60 orders, {len(catalog.state.servers)} servers"
+        f"100 orders, {len(catalog.state.servers)} servers"
     )
     assert kills >= 25  # most trials really did kill a worker at work
 
