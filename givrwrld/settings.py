@@ -168,6 +168,8 @@ PROVISION_BACKOFF_BASE_SECONDS = env_float("PROVISION_BACKOFF_BASE_SECONDS", 5.0
 PROVISION_BACKOFF_MAX_SECONDS = env_float("PROVISION_BACKOFF_MAX_SECONDS", 300.0)
 # A worker that holds an order in 'provisioning' longer than this is presumed dead.
 PROVISION_LEASE_SECONDS = env_int("PROVISION_LEASE_SECONDS", 300)
+# Retrying stops (order 'error', alert) once an order has waited this long since payment.
+PROVISION_MAX_AGE_SECONDS = env_int("PROVISION_MAX_AGE_SECONDS", 86400)
 
 # Billing lifecycle (docs/billing-lifecycle.md).
 # Days a subscription may stay unpaid (past_due/unpaid) before the server is suspended.

@@ -301,12 +301,15 @@ def _retry_or_fail(
 ) -> str:
     message = _describe(exc, progress)
     tries = order.provisioning_attempts  # since the order was paid or last retried by hand
-    if tries >= settings.PROVISION_MAX_ATTEMPTS:
+    waited = (timezone.now() - order.paid_at).total_seconds() if order.paid_at else 0.0
+    if tries >= settings.PROVISION_MAX_ATTEMPTS or waited >= settings.PROVISION_MAX_AGE_SECONDS:
         _fail(
             order=order,
             attempt=attempt,
             progress=progress,
-            message=f"Gave up after {tries} attempts. Last error: {message}",
+            message=f"Gave up after {tries} attempt{'' if tries == 1 else 's'} over "
+            f"{waited / 60:.0f} min. "
+            f"Last error: {message}",
             exc=exc,
         )
         return OrderStatus.ERROR

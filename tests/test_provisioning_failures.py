@@ -56,7 +56,7 @@ def test_panel_unreachable_ends_in_error_with_a_readable_message(
 
     order.refresh_from_db()
     assert order.status == "error"
-    assert order.error_message.startswith("Gave up after 2 attempts.")
+    assert order.error_message.startswith("Gave up after 2 attempts over 0 min.")
     assert "could not be reached" in order.error_message
     assert list(
         ProvisioningAttempt.objects.filter(order=order).values_list("outcome", flat=True)
@@ -88,3 +88,19 @@ def test_retry_after_error_provisions(catalog, stripe_sandbox, customer, setting
     order.refresh_from_db()
     assert order.status == "provisioned"
     assert len(catalog.state.servers) == 1
+
+
+def test_retrying_stops_when_the_order_has_waited_too_long(
+    catalog, stripe_sandbox, customer, settings
+):
+    settings.PROVISION_MAX_AGE_SECONDS = 0  # any retryable error is now past the age limit
+    _, client = customer
+    order = _paid_order(client, stripe_sandbox)
+    catalog.shutdown()
+
+    run_worker()
+
+    order.refresh_from_db()
+    assert order.status == "error"
+    assert order.error_message.startswith("Gave up after 1 attempt over 0 min.")
+    assert ProvisioningAttempt.objects.filter(order=order).count() == 1
