@@ -32,8 +32,7 @@ from core.models import Alert
 from core.queue import enqueue_in_transaction
 from panel.client import PanelClient
 from panel.errors import PanelError, PanelNotFoundError, PanelRetryableError
-from panel.types import FeatureLimits, ServerLimits
-from provisioning.services import backoff_seconds
+from provisioning.services import backoff_seconds, plan_feature_limits, plan_limits
 
 logger = logging.getLogger(__name__)
 
@@ -183,18 +182,8 @@ def _apply_build(*, order: Order, client: PanelClient) -> None:
     client.server_update_build(
         server_id=order.ptero_server_id,
         allocation_id=order.allocation.ptero_allocation_id,
-        limits=ServerLimits(
-            memory=plan.memory,
-            swap=plan.swap,
-            disk=plan.disk,
-            io=plan.io,
-            cpu=plan.cpu,
-            threads=plan.threads or None,
-            oom_disabled=plan.oom_disabled,
-        ),
-        feature_limits=FeatureLimits(
-            databases=plan.databases, allocations=plan.allocations, backups=plan.backups
-        ),
+        limits=plan_limits(plan),
+        feature_limits=plan_feature_limits(plan),
     )
     Order.objects.filter(pk=order.pk).update(build_pending=False)
     order_note(order=order, actor=ACTOR, reason=f"panel build set to plan {plan.slug}")

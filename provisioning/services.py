@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from billing.models import Order, OrderStatus
 from billing.transitions import InvalidTransition, order_note, order_transition
-from catalog.models import Allocation
+from catalog.models import Allocation, Plan
 from catalog.services import allocation_claim, allocation_mark_taken
 from catalog.variables import environment_for
 from core.alerts import alert_send
@@ -180,18 +180,8 @@ def _provision(*, order: Order, client: PanelClient, progress: _Progress) -> Pan
             docker_image=egg.docker_image,
             startup=egg.startup,
             environment=environment,
-            limits=ServerLimits(
-                memory=plan.memory,
-                swap=plan.swap,
-                disk=plan.disk,
-                io=plan.io,
-                cpu=plan.cpu,
-                threads=plan.threads or None,
-                oom_disabled=plan.oom_disabled,
-            ),
-            feature_limits=FeatureLimits(
-                databases=plan.databases, allocations=plan.allocations, backups=plan.backups
-            ),
+            limits=plan_limits(plan),
+            feature_limits=plan_feature_limits(plan),
             external_id=external_id,
             allocation_id=allocation_id,
             start_on_completion=plan.start_on_completion,
@@ -226,6 +216,25 @@ def _provision(*, order: Order, client: PanelClient, progress: _Progress) -> Pan
             raise
     raise ProvisioningFailed(
         "The panel refused every port we reserved; run panel_sync and retry.", step="allocation"
+    )
+
+
+def plan_limits(plan: Plan) -> ServerLimits:
+    """The panel's `limits` for a plan (create and build send the same)."""
+    return ServerLimits(
+        memory=plan.memory,
+        swap=plan.swap,
+        disk=plan.disk,
+        io=plan.io,
+        cpu=plan.cpu,
+        threads=plan.threads or None,
+        oom_disabled=plan.oom_disabled,
+    )
+
+
+def plan_feature_limits(plan: Plan) -> FeatureLimits:
+    return FeatureLimits(
+        databases=plan.databases, allocations=plan.allocations, backups=plan.backups
     )
 
 
