@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,12 +22,6 @@ N = int(os.environ.get("BENCH_LATENCY_EVENTS", "100"))
 RATE = float(os.environ.get("BENCH_LATENCY_RATE", "5"))
 # How often an idle worker looks for a task: the floor under this latency.
 POLL = os.environ.get("BENCH_WORKER_INTERVAL", "0.05")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _send(port: int, events: list[tuple[int, bytes, str]]) -> dict[int, float]:
@@ -121,30 +114,8 @@ def run(workers: int, port: int, sb, tag: str) -> dict:
 def main() -> None:
     common.db_create()
     sb = common.panel_start(rate_limit=100_000)
-    port = free_port()
-    gunicorn = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "givrwrld.wsgi",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=common.ROOT,
-        env=os.environ.copy(),
-    )
+    gunicorn, port = common.gunicorn_start(workers=2)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
         one = run(1, port, sb, "l1")
         four = run(4, port, sb, "l4")
     finally:

@@ -5,10 +5,6 @@ only verifies the signature. Usage: python bench/webhook_ingest.py"""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import common
 
@@ -19,12 +15,6 @@ RATE_SECONDS = 10
 # One sync worker per core: on 2 cores shared with MariaDB and the load generator, more
 # workers only add context switches (measured: 2 workers 424/s, 4 309/s, 8 383/s).
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str(os.cpu_count() or 2)))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:
@@ -40,32 +30,8 @@ def main() -> None:
     events = [
         common.signed_event(i, f"cs_bench_w_{k}", n=0, secret=secret) for k, i in enumerate(ids)
     ]
-    port = free_port()
-    gunicorn = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "givrwrld.wsgi",
-            "-w",
-            str(WORKERS),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "2048",
-        ],
-        cwd=common.ROOT,
-        env=os.environ.copy(),
-    )
+    gunicorn, port = common.gunicorn_start(workers=WORKERS)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
         # Warm every gunicorn worker (imports, DB connection) on both views.
         common.load_closed(port, "/bench/webhook-floor", events[:200], CONCURRENCY)
         floor = common.load_closed(port, "/bench/webhook-floor", events[:N], CONCURRENCY)
