@@ -29,7 +29,8 @@ from billing.services import order_reconcile_pending
 from core.alerts import alert_send
 from core.errors import ServiceError
 from panel.client import PanelClient
-from panel.errors import PanelError, PanelNotFoundError
+from panel.errors import PanelError
+from panel.types import PanelServer
 from provisioning.services import provisioning_enqueue
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,11 @@ def reconcile(*, client: PanelClient | None = None, panel_checks: bool = True) -
         own = client is None
         try:
             client = client or PanelClient.from_settings()
-            _watch_installs(report, client, now)
-            _find_vanished(report, client, now)
+            # One listing of the panel's servers serves both checks (a page per 100 servers,
+            # not a call per order), and is fetched only if an order needs it.
+            servers = _PanelServers(client)
+            _watch_installs(report, servers, now)
+            _find_vanished(report, servers, now)
         except PanelError as exc:
             report.problems.append(f"panel checks skipped: {exc}")
         finally:
@@ -118,7 +122,18 @@ def _check_pending(report: ReconcileReport, now: object) -> None:
             break
 
 
-def _watch_installs(report: ReconcileReport, client: PanelClient, now: object) -> None:
+class _PanelServers:
+    def __init__(self, client: PanelClient) -> None:
+        self.client = client
+        self._by_id: dict[int, PanelServer] | None = None
+
+    def get(self, server_id: int) -> PanelServer | None:
+        if self._by_id is None:
+            self._by_id = {server.id: server for server in self.client.servers_iter()}
+        return self._by_id.get(server_id)
+
+
+def _watch_installs(report: ReconcileReport, servers: _PanelServers, now: object) -> None:
     watching = Order.objects.filter(
         status=OrderStatus.PROVISIONED,
         installed_at__isnull=True,
@@ -128,9 +143,8 @@ def _watch_installs(report: ReconcileReport, client: PanelClient, now: object) -
     timeout = timedelta(seconds=settings.INSTALL_TIMEOUT_SECONDS)
     for order in watching:
         assert order.ptero_server_id is not None
-        try:
-            server = client.server_get(server_id=order.ptero_server_id)
-        except PanelNotFoundError:
+        server = servers.get(order.ptero_server_id)
+        if server is None:
             continue  # gone from the panel: the vanished check reports it
 
         if server.status not in ("installing", "install_failed"):
@@ -148,17 +162,14 @@ def _watch_installs(report: ReconcileReport, client: PanelClient, now: object) -
             )
 
 
-def _find_vanished(report: ReconcileReport, client: PanelClient, now: object) -> None:
+def _find_vanished(report: ReconcileReport, servers: _PanelServers, now: object) -> None:
     ours = dict(
         Order.objects.filter(status=OrderStatus.PROVISIONED, vanished_alerted_at__isnull=True)
         .exclude(ptero_server_id=None)
         .values_list("ptero_server_id", "pk")
     )
-    if not ours:
-        return
-    present = {server.id for server in client.servers_iter()}
     for server_id, order_id in ours.items():
-        if server_id in present:
+        if server_id is None or servers.get(server_id) is not None:
             continue
         Order.objects.filter(pk=order_id).update(vanished_alerted_at=now)
         report.vanished_alerts.append(order_id)

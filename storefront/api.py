@@ -8,7 +8,13 @@ from ninja.security import django_auth
 
 from billing.models import Order
 from core.errors import NotFound
-from storefront.selectors import customer_id, order_for_customer, orders_for_customer, panel_link
+from storefront.selectors import (
+    customer_id,
+    order_for_customer,
+    orders_for_customer,
+    panel_base_url,
+    panel_link,
+)
 
 router = Router(tags=["servers"])
 
@@ -26,7 +32,7 @@ class ServerOut(Schema):
     created_at: datetime
 
 
-def _out(order: Order) -> ServerOut:
+def _out(order: Order, panel_base: str) -> ServerOut:
     return ServerOut(
         order_id=order.pk,
         status=order.status,
@@ -35,7 +41,7 @@ def _out(order: Order) -> ServerOut:
         plan=order.plan.name,
         region=order.region.name,
         address=order.server_address or None,
-        panel_url=panel_link(order) or None,
+        panel_url=panel_link(order, panel_base) or None,
         # Only the customer-safe summary; operators see the panel's detail in the admin.
         error_message=(
             "Setting up your server failed; our team has been alerted."
@@ -48,7 +54,8 @@ def _out(order: Order) -> ServerOut:
 
 @router.get("/servers", auth=django_auth, response=list[ServerOut])
 def servers(request: HttpRequest) -> list[ServerOut]:
-    return [_out(o) for o in orders_for_customer(user_id=customer_id(request))]
+    base = panel_base_url()  # one secrets read for the whole list
+    return [_out(o, base) for o in orders_for_customer(user_id=customer_id(request))]
 
 
 @router.get("/servers/{order_id}", auth=django_auth, response={200: ServerOut, 404: dict})
@@ -56,4 +63,4 @@ def server(request: HttpRequest, order_id: int) -> ServerOut:
     order = order_for_customer(user_id=customer_id(request), order_id=order_id)
     if order is None:  # someone else's order looks exactly like a missing one
         raise NotFound("No such server.")
-    return _out(order)
+    return _out(order, panel_base_url())
