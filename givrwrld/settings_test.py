@@ -29,4 +29,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not memory: the fault suite runs real worker processes against the test database.
     VAR_DIR.mkdir(exist_ok=True)  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-givrwrld.sqlite3")}  # noqa: F405
+    # GIVRWRLD_TEST_SQLITE names another file, so two suites can run side by side in one tree.
+    _test_db = os.environ.get("GIVRWRLD_TEST_SQLITE", "test-givrwrld.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / _test_db)}  # noqa: F405
