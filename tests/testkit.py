@@ -10,7 +10,6 @@ from django.test import Client
 
 from accounts.models import User
 
-
 # A fixed CSRF secret (Django accepts an unmasked 32-character secret in the header): the
 # customers' clients send it like a browser's JavaScript would, so CSRF checks stay on.
 CSRF_TOKEN = "testcsrfsecretABCDEFGHIJKLMNOPQR"
