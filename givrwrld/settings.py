@@ -320,3 +320,11 @@ ACCOUNT_RATE_LIMITS = {
     "signup": env_str("RATE_LIMIT_SIGNUP", "20/m/ip"),
     "reset_password": env_str("RATE_LIMIT_RESET_PASSWORD", "20/m/ip,5/m/key"),
 }
+
+# A quiet log: no per-tick lines when the tick did nothing (givrwrld/logquiet.py), no line per
+# Stripe API call (the SDK logs each request at INFO; failures are logged by billing).
+LOG_ROUTINE = env_bool("LOG_ROUTINE", False)
+LOGGING["loggers"]["stripe"] = {"level": "WARNING"}
+if not LOG_ROUTINE:
+    LOGGING["filters"]["routine"] = {"()": "givrwrld.logquiet.RoutineFilter"}
+    LOGGING["handlers"]["console"]["filters"].append("routine")
