@@ -94,6 +94,7 @@ class BillingMixin:
     subscriptions: dict[str, dict[str, Any]]
     invoices: dict[str, dict[str, Any]]
     invoice_items: dict[str, dict[str, Any]]
+    invoice_payments: dict[str, dict[str, Any]]
     refunds: dict[str, dict[str, Any]]
     disputes: dict[str, dict[str, Any]]
     dunning: dict[str, dict[str, Any]]
@@ -319,7 +320,9 @@ class BillingMixin:
         cust = self.customers[inv["customer"]]
         sub_id = (inv["parent"] or {}).get("subscription_details", {}).get("subscription")
         sub = self.subscriptions.get(sub_id or "")
-        metadata = dict(sub["metadata"]) if sub else {}
+        # No metadata on the invoice's PaymentIntent and Charge: Stripe does not copy the
+        # subscription's (or invoice's) metadata onto them (Stripe staff, stripe/stripe-node#644).
+        # Tie a charge to its subscription through invoice payments instead.
         pm_id = (sub or {}).get("default_payment_method") or cust["invoice_settings"][
             "default_payment_method"
         ]
@@ -329,7 +332,7 @@ class BillingMixin:
         if inv["amount_due"] == 0:
             self._mark_paid(inv)
             return True
-        payments = inv["payments"]["data"]
+        payments = self.payments_of_invoice(inv["id"])
         if payments:
             pi = self.payment_intents[payments[0]["payment"]["payment_intent"]]
         else:
@@ -338,7 +341,7 @@ class BillingMixin:
                 amount=inv["amount_due"],
                 currency=inv["currency"],
                 customer=cust["id"],
-                metadata=metadata,
+                metadata={},
                 description="Subscription creation"
                 if inv["billing_reason"] == "subscription_create"
                 else "Subscription update",
@@ -346,15 +349,15 @@ class BillingMixin:
             pi["payment_method"] = pm_id
             pi["setup_future_usage"] = "off_session"
             self.payment_intents[pi["id"]] = pi
-            payments.append(
-                objects.invoice_payment(
-                    now=now,
-                    invoice_id=inv["id"],
-                    amount=inv["amount_due"],
-                    currency=inv["currency"],
-                    payment_intent_id=pi["id"],
-                )
+            inpay = objects.invoice_payment(
+                now=now,
+                invoice_id=inv["id"],
+                amount=inv["amount_due"],
+                currency=inv["currency"],
+                payment_intent_id=pi["id"],
             )
+            self.invoice_payments[inpay["id"]] = inpay
+            payments.append(inpay)
         ch = objects.charge(
             now=now,
             amount=inv["amount_due"],
@@ -364,7 +367,7 @@ class BillingMixin:
             payment_method_id=pm_id,
             email=cust["email"],
             name=cust["name"],
-            metadata=metadata,
+            metadata={},
             receipt_base_url=self.base_url,
         )
         ch["description"] = pi["description"]
@@ -408,6 +411,11 @@ class BillingMixin:
             },
         )
         return False
+
+    def payments_of_invoice(self, invoice_id: str) -> list[dict[str, Any]]:
+        """The invoice's InvoicePayments, oldest first (the invoice object does not carry
+        them: ``invoice.payments`` is includable, returned only when expanded)."""
+        return [p for p in self.invoice_payments.values() if p["invoice"] == invoice_id]
 
     # --- renewals and dunning ------------------------------------------------------------
 
@@ -956,7 +964,7 @@ class BillingMixin:
         if ok:
             return result, out, None
         ch = self.charges[
-            self.payment_intents[inv["payments"]["data"][0]["payment"]["payment_intent"]][
+            self.payment_intents[self.payments_of_invoice(inv_id)[0]["payment"]["payment_intent"]][
                 "latest_charge"
             ]
         ]
@@ -1056,7 +1064,6 @@ class BillingMixin:
             if ch["amount_refunded"] == ch["amount"]:
                 ch["refunded"] = True
                 prev["refunded"] = False
-            ch["refunds"]["data"].insert(0, copy.deepcopy(re_obj))
             self._emit(
                 out, "charge.refunded", ch, prev, request_id=request_id, idempotency_key=idem
             )

@@ -101,6 +101,7 @@ STORE_NAMES = (
     "subscriptions",
     "invoices",
     "invoice_items",
+    "invoice_payments",
     "refunds",
     "disputes",
     "dunning",
@@ -223,6 +224,7 @@ class StripeSandbox(BillingMixin):
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
         self.invoice_items: dict[str, dict[str, Any]] = {}  # pending prorations etc.
+        self.invoice_payments: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.disputes: dict[str, dict[str, Any]] = {}
         # invoice id -> {"first_failed_at", "retries_done"} while automatic retries remain
@@ -325,6 +327,7 @@ class StripeSandbox(BillingMixin):
             self.charges,
             self.subscriptions,
             self.invoices,
+            self.invoice_payments,
             self.refunds,
             self.disputes,
             self.prices,

@@ -1,15 +1,18 @@
 """Factories for Stripe objects.
 
-Every factory returns a plain dict with *all* the fields of the matching example in
-``shared/data/stripe/*.json`` (Stripe's published API fixtures, ``stripe/openapi``
-``fixtures3.json``, MIT licence, Copyright (c) Stripe), with realistic values for a test-mode
-hosted Checkout payment instead of the fixtures' random placeholders.  Time always comes in as
+Every factory returns a plain dict with *all* the fields of the matching example object in
+Stripe's published API fixtures (``openapi/fixtures3.json`` in the public repository
+stripe/openapi, MIT licence, Copyright (c) Stripe; copies in ``tests/sandbox_stripe/shapes/``),
+except the *includable* fields (``charge.refunds``, ``invoice.payments``), which the API
+returns only when expanded and the sandbox therefore adds at expansion time. Values are
+realistic for a test-mode hosted Checkout payment instead of the fixtures' random
+placeholders.  Time always comes in as
 ``now`` (from the sandbox's injected clock), never from ``time.time()``.
 
 Billing objects (subscription, subscription item, invoice, invoice line, invoice payment,
 invoice item, refund, dispute) have the *current* shapes (API ``2026-10-28.endive``): invoices
-carry ``parent.subscription_details`` and ``payments`` (no ``subscription``, no ``paid``
-boolean); billing periods live on subscription items.
+carry ``parent.subscription_details`` (no ``subscription``, no ``paid`` boolean; ``payments``
+only when expanded); billing periods live on subscription items.
 """
 
 from __future__ import annotations
@@ -489,7 +492,6 @@ def charge(
         "receipt_number": None,
         "receipt_url": f"{receipt_base_url}/receipts/{cid}",
         "refunded": False,
-        "refunds": list_object([], f"/v1/charges/{cid}/refunds"),
         "review": None,
         "shipping": None,
         "source": None,
@@ -780,7 +782,6 @@ def invoice(
             "payment_method_options": None,
             "payment_method_types": None,
         },
-        "payments": list_object([], f"/v1/invoice_payments?invoice={iid}"),
         "period_end": period_end,
         "period_start": period_start,
         "post_payment_credit_notes_amount": 0,

@@ -32,6 +32,7 @@ from .errors import (
     unrecognized_url,
 )
 from .formcodec import FormDecodeError, decode_form
+from .validation import validate_params
 
 if TYPE_CHECKING:
     from .core import StripeSandbox
@@ -47,7 +48,7 @@ EXPANDABLE: dict[str, frozenset[str]] = {
         {"line_items", "customer", "payment_intent", "invoice", "subscription", "setup_intent"}
     ),
     "payment_intent": frozenset({"customer", "latest_charge", "payment_method"}),
-    "charge": frozenset({"customer", "payment_intent", "balance_transaction"}),
+    "charge": frozenset({"customer", "payment_intent", "balance_transaction", "refunds"}),
     "price": frozenset({"product"}),
     "item": frozenset({"price"}),
     "customer": frozenset({"default_source"}),
@@ -55,9 +56,14 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     "subscription": frozenset({"customer", "latest_invoice", "items"}),
     "subscription_item": frozenset({"price"}),
     "invoice": frozenset({"customer", "lines", "payments"}),
+    "invoice_payment": frozenset({"invoice", "payment"}),
+    "invoice_payment.payment": frozenset({"payment_intent", "charge"}),
     "refund": frozenset({"charge", "payment_intent"}),
     "dispute": frozenset({"charge", "payment_intent"}),
 }
+
+# Includable fields: not part of the object unless ``expand[]`` names them.
+INCLUDABLE: dict[str, str] = {"charge": "refunds", "invoice": "payments"}
 
 
 @dataclass
@@ -157,7 +163,15 @@ class SandboxApp:
                 re.compile(r"^/v1/customers/([^/]+)$"),
                 self.retrieve("customers", "customer"),
             ),
+            ("GET", re.compile(r"^/v1/charges$"), self.list_charges),
             ("GET", re.compile(r"^/v1/charges/([^/]+)$"), self.retrieve("charges", "charge")),
+            ("GET", re.compile(r"^/v1/charges/([^/]+)/refunds$"), self.charge_refunds),
+            ("GET", re.compile(r"^/v1/invoice_payments$"), self.list_invoice_payments),
+            (
+                "GET",
+                re.compile(r"^/v1/invoice_payments/([^/]+)$"),
+                self.retrieve("invoice_payments", "invoice_payment"),
+            ),
             ("GET", re.compile(r"^/v1/subscriptions$"), self.list_subscriptions),
             (
                 "GET",
@@ -399,9 +413,29 @@ class SandboxApp:
             self._expand_path(obj, parts, path, i)
         return obj
 
-    def _expand_path(self, obj: dict[str, Any], parts: list[str], full: str, index: int) -> None:
+    def _includable(self, obj: dict[str, Any], kind: str) -> dict[str, Any]:
+        sb = self.sb
+        with sb.lock:
+            if kind == "charge":
+                refunds = [r for r in reversed(sb.refunds.values()) if r["charge"] == obj["id"]]
+                return objects.list_object(
+                    copy.deepcopy(refunds), f"/v1/charges/{obj['id']}/refunds"
+                )
+            payments = sb.payments_of_invoice(obj["id"])
+            return objects.list_object(
+                copy.deepcopy(payments), f"/v1/invoice_payments?invoice={obj['id']}"
+            )
+
+    def _expand_path(
+        self,
+        obj: dict[str, Any],
+        parts: list[str],
+        full: str,
+        index: int,
+        kind: str | None = None,
+    ) -> None:
         head, rest = parts[0], parts[1:]
-        kind = obj.get("object", "")
+        kind = kind or obj.get("object", "")
         if kind == "list" and head == "data":
             for item in obj["data"]:
                 if rest:
@@ -415,6 +449,16 @@ class SandboxApp:
                 f"/v1/checkout/sessions/{obj['id']}/line_items",
             )
             obj["line_items"] = value
+        elif kind in INCLUDABLE and head == INCLUDABLE[kind]:
+            # Includable fields are absent unless expanded (Stripe API reference: "includable"
+            # properties; changelog 2022-11-15 "Charges no longer auto-expand refunds").
+            value = self._includable(obj, kind)
+            obj[head] = value
+        elif isinstance(obj.get(head), dict) and "object" not in obj[head]:
+            if not rest:  # a plain sub-hash: only its id fields can be expanded
+                raise invalid(f"expand[{index}]", f"This property cannot be expanded ({full}).")
+            self._expand_path(obj[head], rest, full, index, kind=f"{kind}.{head}")
+            return
         else:
             value = obj.get(head)
             if isinstance(value, str):
@@ -637,6 +681,53 @@ class SandboxApp:
         filters = {k: as_str(v) for k, v in p.items() if k in allowed - {"created"} and v}
         items = self._created_filter(self.sb.list_invoices(filters), p.get("created"))
         page = self.paginate(items, p, "/v1/invoices", "invoice")
+        return self.expand(page, self._expand_list(p))
+
+    def list_charges(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        allowed = {"customer", "payment_intent", "created"}
+        self._only(p, allowed | {"expand", "limit", "starting_after", "ending_before"})
+        with self.sb.lock:
+            items = copy.deepcopy(list(reversed(self.sb.charges.values())))
+        for name in ("customer", "payment_intent"):
+            if p.get(name):
+                items = [i for i in items if i[name] == as_str(p[name])]
+        items = self._created_filter(items, p.get("created"))
+        page = self.paginate(items, p, "/v1/charges", "charge")
+        return self.expand(page, self._expand_list(p))
+
+    def charge_refunds(
+        self, req: Request, p: dict[str, Any], idem: str | None, cid: str
+    ) -> dict[str, Any]:
+        self._only(p, {"expand", "limit", "starting_after", "ending_before"})
+        with self.sb.lock:
+            charge = copy.deepcopy(self.sb.charges.get(cid))
+        if charge is None:
+            raise no_such("charge", cid)
+        refunds = self._includable(charge, "charge")["data"]
+        page = self.paginate(refunds, p, f"/v1/charges/{cid}/refunds", "refund")
+        return self.expand(page, self._expand_list(p))
+
+    def list_invoice_payments(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        """``GET /v1/invoice_payments`` (stripe/_invoice_payment.py; params
+        InvoicePaymentListParams): how a PaymentIntent is tied back to its invoice at current
+        API versions (the PaymentIntent has no ``invoice`` field since 2025-03-31.basil)."""
+        validate_params("GET /v1/invoice_payments", p)
+        with self.sb.lock:
+            items = copy.deepcopy(list(reversed(self.sb.invoice_payments.values())))
+        if p.get("invoice"):
+            items = [i for i in items if i["invoice"] == as_str(p["invoice"])]
+        if p.get("status"):
+            items = [i for i in items if i["status"] == as_str(p["status"])]
+        payment = p.get("payment")
+        if isinstance(payment, dict):
+            kind = as_str(payment["type"])
+            items = [i for i in items if i["payment"]["type"] == kind]
+            if payment.get(kind):
+                items = [i for i in items if i["payment"].get(kind) == as_str(payment[kind])]
+        items = self._created_filter(items, p.get("created"))
+        page = self.paginate(items, p, "/v1/invoice_payments", "invoice_payment")
         return self.expand(page, self._expand_list(p))
 
     def update_subscription(
