@@ -9,8 +9,6 @@ import re
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,9 +16,12 @@ from urllib.parse import urlsplit
 from . import objects
 from .billing import AFTER_FINAL_FAILURE, BillingMixin
 from .errors import SandboxError, StripeApiError, invalid, missing, no_such, unknown_parameter
-from .signing import signature_header
+from .webhooks import WebhookMixin
 
-DeliverCallback = Callable[[str, str], int]
+# deliver(body, stripe_signature) -> status; or deliver(body, stripe_signature, url=...) to
+# also learn which endpoint's URL the delivery is for.
+DeliverCallback = Callable[..., int]
+DEFAULT_CALLBACK_URL = "http://127.0.0.1/stripe-sandbox-callback"
 
 # Wire parameters accepted by POST /v1/checkout/sessions (stripe-python 16.1
 # SessionCreateParams minus the request options).  Unknown names are rejected as Stripe does.
@@ -106,6 +107,9 @@ STORE_NAMES = (
     "disputes",
     "dunning",
     "failing_customers",
+    "webhook_endpoints",
+    "webhook_secrets",
+    "event_targets",
 )
 KNOB_DEFAULTS: dict[str, Any] = {
     "webhooks_enabled": True,
@@ -175,33 +179,26 @@ def _check_url(params: dict[str, Any], name: str) -> str | None:
     return url
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Stripe treats redirects as failed deliveries; so does the sandbox."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-class StripeSandbox(BillingMixin):
+class StripeSandbox(WebhookMixin, BillingMixin):
     """A small stateful stand-in for the Stripe API and the hosted Checkout page."""
 
     def __init__(
         self,
         *,
         api_key: str = "sk_test_sandbox",
-        webhook_secret: str,
+        webhook_secret: str | None = None,
         webhook_url: str | None = None,
         deliver: DeliverCallback | None = None,
+        default_endpoint: bool = True,
         public_url: str | None = None,
         prices: list[dict[str, Any]] | None = None,
         clock: Callable[[], float] | None = None,
         state_path: str | None = None,
     ) -> None:
-        if not webhook_secret:
-            raise ValueError("webhook_secret is required (e.g. 'whsec_...')")
+        if (webhook_url or deliver) and default_endpoint and not webhook_secret:
+            raise ValueError(
+                "webhook_secret (e.g. 'whsec_...') is required with webhook_url/deliver"
+            )
         self.api_key = api_key
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
@@ -230,6 +227,12 @@ class StripeSandbox(BillingMixin):
         # invoice id -> {"first_failed_at", "retries_done"} while automatic retries remain
         self.dunning: dict[str, dict[str, Any]] = {}
         self.failing_customers: dict[str, bool] = {}
+        self.webhook_endpoints: dict[str, dict[str, Any]] = {}
+        self.webhook_secrets: dict[str, str] = {}  # endpoint id -> whsec_ (never in objects)
+        self.event_targets: dict[str, list[str]] = {}  # event id -> endpoint ids it was for
+        self.default_endpoint_id: str | None = None
+        # Events and GET /v1/events are rendered at the account's default API version.
+        self.account_api_version = objects.API_VERSION
         self.events: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
@@ -245,6 +248,8 @@ class StripeSandbox(BillingMixin):
         for spec in prices or []:
             if spec.get("id") not in self.prices:
                 self.add_price_spec(spec)
+        if default_endpoint:
+            self._ensure_default_endpoint()
 
         from .wsgi import SandboxApp
 
@@ -317,7 +322,37 @@ class StripeSandbox(BillingMixin):
 
     @property
     def has_endpoint(self) -> bool:
-        return bool(self.webhook_url or self.deliver_callback)
+        """Whether any webhook endpoint is enabled."""
+        return any(we["status"] == "enabled" for we in self.webhook_endpoints.values())
+
+    @property
+    def default_endpoint(self) -> dict[str, Any] | None:
+        """The endpoint made from ``webhook_url`` / ``deliver`` / ``webhook_secret``, if any."""
+        return self.webhook_endpoints.get(self.default_endpoint_id or "")
+
+    def _ensure_default_endpoint(self) -> None:
+        """The constructor's single webhook URL (or ``deliver`` callback) is a pre-made
+        endpoint: ``enabled_events=["*"]``, pinned to the sandbox's API version, signed with
+        ``webhook_secret`` — what the demo and the tests have always used."""
+        if not (self.webhook_url or self.deliver_callback) or not self.webhook_secret:
+            return
+        url = self.webhook_url or DEFAULT_CALLBACK_URL
+        we = self.default_endpoint
+        if we is not None:  # restarted with saved state: follow the command line
+            we["url"] = url
+            self.webhook_secrets[we["id"]] = self.webhook_secret
+            return
+        made = self.create_webhook_endpoint(
+            {
+                "url": url,
+                "enabled_events": ["*"],
+                "api_version": objects.API_VERSION,
+                "description": "Stripe sandbox default endpoint (--webhook-url)",
+            },
+            secret=self.webhook_secret,
+        )
+        self.default_endpoint_id = made["id"]
+        self._save()
 
     def find_object(self, object_id: str) -> dict[str, Any] | None:
         for store in (
@@ -929,15 +964,19 @@ class StripeSandbox(BillingMixin):
         request_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        return objects.event(
+        targets = self._targets_for(type)  # who gets it is decided when it happens
+        ev = objects.event(
             now=self.now(),
             type=type,
             data_object=copy.deepcopy(data_object),
             previous_attributes=copy.deepcopy(previous_attributes),
             request_id=request_id,
             idempotency_key=idempotency_key,
-            pending_webhooks=1 if self.has_endpoint else 0,
+            pending_webhooks=len(targets),
+            api_version=self.account_api_version,
         )
+        self.event_targets[ev["id"]] = targets
+        return ev
 
     def _record_event(self, type: str, data_object: dict[str, Any], **kw: Any) -> dict[str, Any]:
         with self.lock:
@@ -963,94 +1002,12 @@ class StripeSandbox(BillingMixin):
                     return ev
         return None
 
-    def delivery_succeeded(self, event_id: str) -> bool:
-        with self.lock:
-            return any(d["event_id"] == event_id and d["ok"] for d in self.deliveries)
-
     def render_event(self, ev: dict[str, Any]) -> dict[str, Any]:
-        """The event as the API returns it now (``pending_webhooks`` is live)."""
+        """The event as the API returns it now (``pending_webhooks`` is live: the endpoints
+        that have not acknowledged it yet)."""
         out = copy.deepcopy(ev)
-        out["pending_webhooks"] = (
-            1 if self.has_endpoint and not self.delivery_succeeded(ev["id"]) else 0
-        )
+        out["pending_webhooks"] = len(self.pending_endpoints(ev))
         return out
-
-    def sign(self, payload: str, *, timestamp: int | None = None, secret: str | None = None) -> str:
-        """A ``Stripe-Signature`` header value for ``payload``."""
-        ts = self.now() if timestamp is None else int(timestamp)
-        return signature_header(payload, ts, secret or self.webhook_secret)
-
-    def deliver(self, event: dict[str, Any]) -> int:
-        """Serialise once, sign, POST (or call ``deliver``); record the attempt.
-
-        Returns the receiver's HTTP status, ``0`` for a connection failure, or ``0`` without
-        recording anything when webhooks are disabled or no endpoint is configured.
-        """
-        if not self.webhooks_enabled or not self.has_endpoint:
-            return 0
-        body = json.dumps(event, indent=2)
-        timestamp = self.now()
-        header = self.sign(body, timestamp=timestamp)
-        started = time.monotonic()
-        error: str | None = None
-        if self.deliver_callback is not None:
-            target = "callback"
-            status = int(self.deliver_callback(body, header))
-        else:
-            target = str(self.webhook_url)
-            status, error = self._post(target, body, header)
-        record = {
-            "id": "whdel_" + objects.rand(24),
-            "event_id": event["id"],
-            "type": event["type"],
-            "url": target,
-            "status": status,
-            "ok": 200 <= status < 300,
-            "error": error,
-            "created": timestamp,
-            "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            "signature": header,
-            "payload": body,
-        }
-        with self.lock:
-            self.deliveries.append(record)
-            self._save()
-        return status
-
-    @staticmethod
-    def _post(url: str, body: str, header: str) -> tuple[int, str | None]:
-        if urlsplit(url).scheme not in ("http", "https"):
-            return 0, f"unsupported webhook URL {url!r}"
-        req = urllib.request.Request(  # noqa: S310 - scheme checked above
-            url,
-            data=body.encode(),
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "Stripe-Signature": header,
-                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-                "Cache-Control": "no-cache",
-            },
-        )
-        try:
-            with _OPENER.open(req, timeout=10) as resp:
-                return int(resp.status), None
-        except urllib.error.HTTPError as exc:
-            return int(exc.code), None if exc.code < 300 else f"HTTP {exc.code}"
-        except (urllib.error.URLError, OSError) as exc:
-            return 0, str(exc)
-
-    def redeliver(self, event_id: str) -> int:
-        event = self.get_event(event_id)
-        if event is None:
-            raise SandboxError(f"No such event: '{event_id}'")
-        return self.deliver(event)
-
-    def redeliver_failed(self) -> dict[str, int]:
-        """Re-send every event that has not been delivered successfully yet (Stripe's retries)."""
-        with self.lock:
-            todo = [e for e in self.events if not self.delivery_succeeded(e["id"])]
-        return {e["id"]: self.deliver(e) for e in todo}
 
     # --- idempotency ---------------------------------------------------------------------
 
@@ -1091,6 +1048,7 @@ class StripeSandbox(BillingMixin):
             idempotency=self.idempotency,
             knobs=self.knobs,
             clock_offset=self.clock_offset,
+            default_endpoint_id=self.default_endpoint_id,
         )
         return data
 
@@ -1114,6 +1072,7 @@ class StripeSandbox(BillingMixin):
         self.idempotency.update(data.get("idempotency", {}))
         self.knobs.update({k: v for k, v in data.get("knobs", {}).items() if k in KNOB_DEFAULTS})
         self.clock_offset = float(data.get("clock_offset", 0.0))
+        self.default_endpoint_id = data.get("default_endpoint_id")
 
     # --- server --------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ def new_id(prefix: str) -> str:
         "ii": "1" + rand(23),
         "re": "3" + rand(23),
         "du": "1" + rand(23),
+        "we": "1" + rand(23),
         "plan": rand(14),
     }
     return f"{prefix}_{tails.get(prefix, rand(24))}"
@@ -972,12 +973,13 @@ def event(
     request_id: str | None = None,
     idempotency_key: str | None = None,
     pending_webhooks: int = 0,
+    api_version: str = API_VERSION,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {"object": data_object}
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
     return {
-        "api_version": API_VERSION,
+        "api_version": api_version,
         "created": now,
         "data": data,
         "id": new_id("evt"),

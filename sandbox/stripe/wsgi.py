@@ -33,6 +33,7 @@ from .errors import (
 )
 from .formcodec import FormDecodeError, decode_form
 from .validation import validate_params
+from .webhooks import validate_api_version
 
 if TYPE_CHECKING:
     from .core import StripeSandbox
@@ -147,6 +148,23 @@ class SandboxApp:
                 self.session_line_items,
             ),
             ("POST", re.compile(r"^/v1/checkout/sessions/([^/]+)/expire$"), self.expire_session),
+            ("GET", re.compile(r"^/v1/webhook_endpoints$"), self.list_webhook_endpoints),
+            ("POST", re.compile(r"^/v1/webhook_endpoints$"), self.create_webhook_endpoint),
+            (
+                "GET",
+                re.compile(r"^/v1/webhook_endpoints/([^/]+)$"),
+                self.retrieve("webhook_endpoints", "webhook_endpoint"),
+            ),
+            (
+                "POST",
+                re.compile(r"^/v1/webhook_endpoints/([^/]+)$"),
+                self.update_webhook_endpoint,
+            ),
+            (
+                "DELETE",
+                re.compile(r"^/v1/webhook_endpoints/([^/]+)$"),
+                self.delete_webhook_endpoint,
+            ),
             ("GET", re.compile(r"^/v1/events$"), self.list_events),
             ("GET", re.compile(r"^/v1/events/([^/]+)$"), self.retrieve_event),
             ("GET", re.compile(r"^/v1/prices$"), self.list_prices),
@@ -243,6 +261,8 @@ class SandboxApp:
             headers.append(("Idempotency-Key", idem_key))
         try:
             self._authenticate(req)
+            if "stripe-version" in req.headers:
+                validate_api_version(req.headers["stripe-version"])
             self._maybe_fail()
             params = self._params(req)
             route = self._route(req)
@@ -596,9 +616,7 @@ class SandboxApp:
             flag = p["delivery_success"]
             if not isinstance(flag, bool):
                 raise invalid("delivery_success", "Invalid boolean: must be true or false")
-            events = [
-                e for e in events if sb.has_endpoint and sb.delivery_succeeded(e["id"]) == flag
-            ]
+            events = [e for e in events if sb.delivery_succeeded(e["id"]) == flag]
         events = self._created_filter(events, p.get("created"))
         page = self.paginate(events, p, "/v1/events", "event")
         return self.expand(page, self._expand_list(p))
@@ -682,6 +700,31 @@ class SandboxApp:
         items = self._created_filter(self.sb.list_invoices(filters), p.get("created"))
         page = self.paginate(items, p, "/v1/invoices", "invoice")
         return self.expand(page, self._expand_list(p))
+
+    def list_webhook_endpoints(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        self._only(p, {"expand", "limit", "starting_after", "ending_before"})
+        with self.sb.lock:
+            items = copy.deepcopy(list(reversed(self.sb.webhook_endpoints.values())))
+        page = self.paginate(items, p, "/v1/webhook_endpoints", "webhook_endpoint")
+        return self.expand(page, self._expand_list(p))
+
+    def create_webhook_endpoint(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        return self.sb.create_webhook_endpoint(p)
+
+    def update_webhook_endpoint(
+        self, req: Request, p: dict[str, Any], idem: str | None, we_id: str
+    ) -> dict[str, Any]:
+        return self.sb.update_webhook_endpoint(we_id, p)
+
+    def delete_webhook_endpoint(
+        self, req: Request, p: dict[str, Any], idem: str | None, we_id: str
+    ) -> dict[str, Any]:
+        self._only(p, set())
+        return self.sb.delete_webhook_endpoint(we_id)
 
     def list_charges(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
         allowed = {"customer", "payment_intent", "created"}
@@ -883,11 +926,18 @@ class SandboxApp:
             return billing
         m = re.fullmatch(r"/_sandbox/events/([^/]+)/redeliver", path)
         if m and method == "POST":
+            endpoint = body.get("endpoint")
             try:
-                status = sb.redeliver(m.group(1))
+                status = sb.redeliver(m.group(1), endpoint=endpoint)
             except SandboxError as exc:
                 return _json(404, {"error": str(exc)})
             return _json(200, {"event_id": m.group(1), "status": status})
+        m = re.fullmatch(r"/_sandbox/webhook_endpoints/([^/]+)/secret", path)
+        if m and method == "GET":  # the Dashboard's "Reveal secret"
+            try:
+                return _json(200, {"id": m.group(1), "secret": sb.endpoint_secret(m.group(1))})
+            except SandboxError as exc:
+                return _json(404, {"error": str(exc)})
         return _json(404, {"error": f"unknown admin route {method} {req.path}"})
 
     def _admin_billing(self, path: str, method: str, body: dict[str, Any]) -> Response | None:
