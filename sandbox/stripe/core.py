@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from . import objects
 from .billing import AFTER_FINAL_FAILURE, BillingMixin
 from .errors import SandboxError, StripeApiError, invalid, missing, no_such, unknown_parameter
+from .validation import validate_params
 from .webhooks import WebhookMixin
 
 # deliver(body, stripe_signature) -> status; or deliver(body, stripe_signature, url=...) to
@@ -23,67 +24,6 @@ from .webhooks import WebhookMixin
 DeliverCallback = Callable[..., int]
 DEFAULT_CALLBACK_URL = "http://127.0.0.1/stripe-sandbox-callback"
 
-# Wire parameters accepted by POST /v1/checkout/sessions (stripe-python 16.1
-# SessionCreateParams minus the request options).  Unknown names are rejected as Stripe does.
-SESSION_CREATE_PARAMS = frozenset(
-    {
-        "adaptive_pricing",
-        "after_expiration",
-        "allow_promotion_codes",
-        "allowed_payment_method_types",
-        "automatic_tax",
-        "billing_address_collection",
-        "branding_settings",
-        "cancel_url",
-        "client_reference_id",
-        "consent_collection",
-        "currency",
-        "custom_fields",
-        "custom_text",
-        "customer",
-        "customer_account",
-        "customer_creation",
-        "customer_email",
-        "customer_update",
-        "discounts",
-        "excluded_payment_method_types",
-        "expand",
-        "expires_at",
-        "integration_identifier",
-        "invoice_creation",
-        "line_items",
-        "locale",
-        "managed_payments",
-        "metadata",
-        "mode",
-        "name_collection",
-        "optional_items",
-        "origin_context",
-        "payment_intent_data",
-        "payment_method_collection",
-        "payment_method_configuration",
-        "payment_method_data",
-        "payment_method_options",
-        "payment_method_types",
-        "permissions",
-        "phone_number_collection",
-        "redirect_on_completion",
-        "return_url",
-        "saved_payment_method_options",
-        "setup_intent_data",
-        "shipping_address_collection",
-        "shipping_options",
-        "submit_type",
-        "subscription_data",
-        "success_url",
-        "tax_id_collection",
-        "ui_mode",
-        "wallet_options",
-    }
-)
-LINE_ITEM_PARAMS = frozenset(
-    {"adjustable_quantity", "metadata", "price", "price_data", "quantity", "tax_rates"}
-)
 MIN_EXPIRY = 30 * 60
 MAX_EXPIRY = 24 * 60 * 60
 IDEMPOTENCY_TTL = 24 * 60 * 60
@@ -166,6 +106,41 @@ def check_metadata(value: Any, param: str = "metadata") -> dict[str, str]:
         if text != "":  # an empty string unsets the key
             out[key] = text
     return out
+
+
+# Stripe's supported presentment currencies (Stripe docs "Supported currencies"), ISO 4217.
+CURRENCIES = frozenset(
+    "aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bhd bif bmd bnd bob brl bsd bwp "
+    "byn bzd cad cdf chf clp cny cop crc cve czk djf dkk dop dzd egp etb eur fjd fkp gbp gel "
+    "gip gmd gnf gtq gyd hkd hnl htg huf idr ils inr isk jmd jod jpy kes kgs khr kmf krw kwd "
+    "kyd kzt lak lbp lkr lrd lsl mad mdl mga mkd mmk mnt mop mur mvr mwk mxn myr mzn nad ngn "
+    "nio nok npr nzd omr pab pen pgk php pkr pln pyg qar ron rsd rub rwf sar sbd scr sek sgd "
+    "shp sle sos srd std szl thb tjs tnd top try ttd twd tzs uah ugx usd uyu uzs vnd vuv wst "
+    "xaf xcd xof xpf yer zar zmw".split()
+)
+MAX_UNIT_AMOUNT = 99_999_999  # Stripe: amounts are at most eight digits (99999999)
+
+
+def check_currency(value: Any, param: str) -> str:
+    """A three-letter ISO code Stripe supports; stored lowercase, as Stripe returns it."""
+    text = as_str(value)
+    if not re.fullmatch(r"[A-Za-z]{3}", text) or text.lower() not in CURRENCIES:
+        raise invalid(
+            param,
+            f"Invalid currency: {text}. Stripe currently supports these currencies: "
+            + ", ".join(sorted(CURRENCIES)),
+        )
+    return text.lower()
+
+
+def check_unit_amount(value: Any, param: str) -> int:
+    """A non-negative integer number of the currency's minor unit."""
+    amount = as_int(value, param)
+    if amount < 0:
+        raise invalid(param, "This value must be greater than or equal to 0.")
+    if amount > MAX_UNIT_AMOUNT:
+        raise invalid(param, f"This value must be less than or equal to {MAX_UNIT_AMOUNT}.")
+    return amount
 
 
 def _check_url(params: dict[str, Any], name: str) -> str | None:
@@ -455,11 +430,10 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                 raise unknown_parameter(key)
         if "currency" not in p:
             raise missing("currency")
+        currency = check_currency(p["currency"], "currency")
         if "unit_amount" not in p:
             raise missing("unit_amount")
-        amount = as_int(p["unit_amount"], "unit_amount")
-        if amount < 0:
-            raise invalid("unit_amount", "This value must be greater than or equal to 0.")
+        amount = check_unit_amount(p["unit_amount"], "unit_amount")
         recurring = p.get("recurring") or None
         interval = None
         if recurring is not None:
@@ -485,7 +459,7 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                 raise missing("product")
             price = self.add_price(
                 unit_amount=amount,
-                currency=as_str(p["currency"]).lower(),
+                currency=currency,
                 product_name=name,
                 recurring_interval=interval,
                 lookup_key=as_str(p["lookup_key"]) if p.get("lookup_key") else None,
@@ -505,9 +479,9 @@ class StripeSandbox(WebhookMixin, BillingMixin):
         base_url: str | None = None,
     ) -> dict[str, Any]:
         """Validate ``POST /v1/checkout/sessions`` parameters and store a new open session."""
-        for key in p:
-            if key not in SESSION_CREATE_PARAMS:
-                raise unknown_parameter(key)
+        # Every name, nested or not, enum value and boolean, as Stripe's schema for this
+        # endpoint at the pinned API version (stripe/params/checkout/_session_create_params.py).
+        validate_params("POST /v1/checkout/sessions", p)
         mode = p.get("mode")
         if mode in (None, ""):
             raise missing("mode")
@@ -556,6 +530,14 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                         "customer_creation",
                         "Invalid customer_creation: must be one of always or if_required",
                     )
+            pmc = p.get("payment_method_collection")
+            if pmc is not None and mode != "subscription":
+                # stripe/_checkout_session.py: "Can only be set in `subscription` mode."
+                raise invalid(
+                    "payment_method_collection",
+                    f"You can not pass `payment_method_collection` in `{mode}` mode. It can "
+                    "only be used in `subscription` mode.",
+                )
             if "payment_intent_data" in p and mode != "payment":
                 raise invalid(
                     "payment_intent_data",
@@ -634,8 +616,9 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                 else None,
                 locale=as_str(p["locale"]) if p.get("locale") else None,
                 submit_type=as_str(p["submit_type"]) if p.get("submit_type") else None,
-                payment_method_types=[as_str(t) for t in p["payment_method_types"]]
-                if isinstance(p.get("payment_method_types"), list)
+                # "Defaults to `always`" (stripe/_checkout_session.py); only subscription mode
+                payment_method_collection=as_str(pmc or "always")
+                if mode == "subscription"
                 else None,
             )
             self.sessions[session_id] = session
@@ -664,9 +647,6 @@ class StripeSandbox(WebhookMixin, BillingMixin):
             param = f"line_items[{i}]"
             if not isinstance(entry, dict):
                 raise invalid(param, "Invalid object")
-            for key in entry:
-                if key not in LINE_ITEM_PARAMS:
-                    raise unknown_parameter(f"{param}[{key}]")
             if entry.get("price"):
                 price_id = as_str(entry["price"])
                 price = self.prices.get(price_id)
@@ -724,9 +704,10 @@ class StripeSandbox(WebhookMixin, BillingMixin):
     def _inline_price(self, data: dict[str, Any], param: str, now: int) -> dict[str, Any]:
         if not data.get("currency"):
             raise missing(f"{param}[currency]")
+        currency = check_currency(data["currency"], f"{param}[currency]")
         if data.get("unit_amount") in (None, ""):
             raise missing(f"{param}[unit_amount]")
-        amount = as_int(data["unit_amount"], f"{param}[unit_amount]")
+        amount = check_unit_amount(data["unit_amount"], f"{param}[unit_amount]")
         if data.get("product"):
             prod_id = as_str(data["product"])
             if prod_id not in self.products:
@@ -743,7 +724,7 @@ class StripeSandbox(WebhookMixin, BillingMixin):
             now=now,
             product_id=prod_id,
             unit_amount=amount,
-            currency=as_str(data["currency"]),
+            currency=currency,
             recurring_interval=interval,
         )
         price["active"] = False  # inline prices are archived, as on Stripe

@@ -187,7 +187,7 @@ def checkout_session(
     billing_address_collection: str | None = None,
     locale: str | None = None,
     submit_type: str | None = None,
-    payment_method_types: list[str] | None = None,
+    payment_method_collection: str | None = None,
 ) -> dict[str, Any]:
     """An ``open``/``unpaid`` hosted Checkout Session as Stripe returns it from create."""
     payment_mode = mode == "payment"
@@ -250,10 +250,10 @@ def checkout_session(
         "origin_context": None,
         "payment_intent": None,
         "payment_link": None,
-        "payment_method_collection": "if_required" if mode == "subscription" else None,
+        "payment_method_collection": payment_method_collection,
         "payment_method_configuration_details": None,
         "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
-        "payment_method_types": list(payment_method_types or ["card"]),
+        "payment_method_types": ["card"],
         "payment_status": "no_payment_required" if mode == "setup" else "unpaid",
         "permissions": None,
         "phone_number_collection": {"enabled": False},
@@ -940,6 +940,8 @@ def dispute(*, now: int, charge_obj: dict[str, Any], reason: str, due_by: int) -
             "has_evidence": False,
             "past_due": False,
             "submission_count": 0,
+            # stripe/_dispute.py EvidenceDetails.submission_method (no evidence submitted)
+            "submission_method": "not_submitted",
         },
         "id": new_id("du"),
         "is_charge_refundable": False,
