@@ -136,6 +136,9 @@ class StripeEventStatus(models.TextChoices):
     """Not an event we act on, or not about one of our orders."""
     FAILED = "failed", "Failed"
     """Handling raised an error; see `error`. Reprocess from the admin."""
+    WRONG_VERSION = "wrong_version", "Wrong API version"
+    """Rendered at another API version than ours: stored, not acted on. The same event
+    delivered again at our version (after `manage.py stripe_setup`) is processed."""
 
 
 class StripeEvent(models.Model):

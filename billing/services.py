@@ -105,16 +105,9 @@ def checkout_session_create(
     order = _order_create_with_reservation(
         user=user, plan=plan, region=region, server_name=name, variables=clean
     )
-    params = _session_params(order=order, plan=plan, user=user)
+    customer = _known_customer(user=user)
     try:
-        # One session per order, so attempt 1; the installation id keeps two installations
-        # (or one after a database reset) on one Stripe account apart.
-        session = stripe_gateway.checkout_session_create(
-            params=params,
-            idempotency_key=idempotency_key(
-                order_id=order.pk, purpose="checkout-session", attempt=1
-            ),
-        )
+        session = _session_create(order=order, plan=plan, user=user, customer=customer)
     except (Unavailable, stripe_gateway.StripeRefused) as exc:
         order_cancel(order_id=order.pk, actor="checkout", reason=f"Stripe session failed: {exc}")
         if isinstance(exc, Unavailable):
@@ -136,7 +129,43 @@ def checkout_session_create(
     return CheckoutResult(order=order, checkout_url=session["url"])
 
 
-def _session_params(*, order: Order, plan: Plan, user: User) -> dict[str, Any]:
+def _known_customer(*, user: User) -> str:
+    """The Stripe customer a paid order of this user proved theirs (its session created it):
+    a returning customer keeps one Stripe customer, one saved card, one billing history."""
+    return (
+        Order.objects.filter(user=user, paid_at__isnull=False)
+        .exclude(stripe_customer_id="")
+        .order_by("-paid_at")
+        .values_list("stripe_customer_id", flat=True)
+        .first()
+    ) or ""
+
+
+def _session_create(*, order: Order, plan: Plan, user: User, customer: str) -> dict[str, Any]:
+    """The order's Checkout Session. Attempt 1 names the known customer; if Stripe refuses it
+    (deleted in the Dashboard), attempt 2 starts over with the e-mail address. Each attempt
+    has its own idempotency key: the parameters differ."""
+    params = _session_params(order=order, plan=plan, user=user, customer=customer)
+    try:
+        return stripe_gateway.checkout_session_create(
+            params=params,
+            idempotency_key=idempotency_key(
+                order_id=order.pk, purpose="checkout-session", attempt=1
+            ),
+        )
+    except stripe_gateway.StripeRefused:
+        if not customer:
+            raise
+        logger.warning(
+            "Stripe refused customer %s for order #%s; using the e-mail", customer, order.pk
+        )
+    return stripe_gateway.checkout_session_create(
+        params=_session_params(order=order, plan=plan, user=user, customer=""),
+        idempotency_key=idempotency_key(order_id=order.pk, purpose="checkout-session", attempt=2),
+    )
+
+
+def _session_params(*, order: Order, plan: Plan, user: User, customer: str) -> dict[str, Any]:
     order_ref = str(order.pk)
     # Session metadata is not copied to the PaymentIntent or the Subscription, so the order id
     # goes there too: for the operator reading the Dashboard. It is never what finds the
@@ -152,8 +181,8 @@ def _session_params(*, order: Order, plan: Plan, user: User) -> dict[str, Any]:
         if settings.STRIPE_RECEIPT_EMAILS:
             # Stripe e-mails a receipt to this address when the payment succeeds (Stripe API,
             # payment_intent_data.receipt_email). Subscription invoices are e-mailed to the
-            # customer's e-mail (customer_email below) by the Dashboard's "Email customers
-            # about successful payments" setting.
+            # customer's own e-mail by the Dashboard's "Email customers about successful
+            # payments" setting.
             pi_data["receipt_email"] = user.email
         mode_params = {"mode": "payment", "payment_intent_data": pi_data}
     if settings.STRIPE_ALLOW_PROMOTION_CODES:
@@ -165,12 +194,18 @@ def _session_params(*, order: Order, plan: Plan, user: User) -> dict[str, Any]:
         # it (Stripe docs, "Collect taxes" with Checkout: billing_address_collection).
         mode_params["automatic_tax"] = {"enabled": True}
         mode_params["billing_address_collection"] = "required"
+        if customer:
+            # Stripe: with automatic tax and an existing customer, the address entered at
+            # Checkout must be saved onto the customer (customer_update[address]=auto).
+            mode_params["customer_update"] = {"address": "auto"}
+    # Either the customer we know, or their e-mail for Stripe to create one (not both:
+    # Stripe refuses customer with customer_email).
+    mode_params.update({"customer": customer} if customer else {"customer_email": user.email})
     return {
         **mode_params,
         "line_items": [{"price": order.stripe_price_id or plan.stripe_price_id, "quantity": 1}],
         "client_reference_id": order_ref,
         "metadata": {"order_id": order_ref},
-        "customer_email": user.email,
         "success_url": f"{settings.API_URL}/orders/{order.pk}?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{settings.API_URL}/orders/{order.pk}/cancel",
         "expires_at": int(timezone.now().timestamp()) + settings.CHECKOUT_EXPIRES_SECONDS,
@@ -408,14 +443,15 @@ def order_cancel_at_period_end(*, order_id: int, user_id: int) -> Order:
     return order
 
 
-def order_resume(*, order_id: int, user_id: int) -> Order:
-    """The customer changes their mind before the period ends: the subscription renews again
-    (Stripe: update cancel_at_period_end=false, allowed until the subscription has ended)."""
-    order = _customer_order(order_id=order_id, user_id=user_id)
+def order_resume_refusal(order: Order) -> ServiceError | None:
+    """Why the order's subscription cannot be resumed now (None: it can). The order page
+    shows the Resume button exactly when this is None."""
     if not order.stripe_subscription_id:
-        raise ServiceError("This server was paid once; there is nothing to resume.", code="one_off")
+        return ServiceError(
+            "This server was paid once; there is nothing to resume.", code="one_off"
+        )
     if not order.cancel_at_period_end:
-        raise ServiceError(
+        return ServiceError(
             "The subscription is not cancelled; there is nothing to resume.",
             code="not_cancelled",
             status=409,
@@ -423,11 +459,21 @@ def order_resume(*, order_id: int, user_id: int) -> Order:
     if order.status not in (OrderStatus.PROVISIONED, OrderStatus.SUSPENDED) or (
         order.subscription_status == "canceled"
     ):
-        raise ServiceError(
+        return ServiceError(
             "The subscription has ended; it cannot be resumed. Buy a new server instead.",
             code="ended",
             status=409,
         )
+    return None
+
+
+def order_resume(*, order_id: int, user_id: int) -> Order:
+    """The customer changes their mind before the period ends: the subscription renews again
+    (Stripe: update cancel_at_period_end=false, allowed until the subscription has ended)."""
+    order = _customer_order(order_id=order_id, user_id=user_id)
+    refusal = order_resume_refusal(order)
+    if refusal is not None:
+        raise refusal
     _set_cancel_at_period_end(order=order, user_id=user_id, cancel=False)
     return order
 

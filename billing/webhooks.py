@@ -122,11 +122,15 @@ def _handle(event: dict[str, Any]) -> Outcome:
         # parent.subscription_details): acting on it would misread it.
         _version_alert(api_version)
         return Outcome(
-            StripeEventStatus.IGNORED,
+            StripeEventStatus.WRONG_VERSION,
             f"API version {api_version or '(none)'} is not {PINNED_API_VERSION}: stored, not "
             "acted on (run `manage.py stripe_setup`)",
         )
     return handler(event)
+
+
+# A stored event in one of these states is handled again when it comes back.
+_REPROCESSED = (StripeEventStatus.FAILED, StripeEventStatus.WRONG_VERSION)
 
 
 def stripe_event_process(*, event: dict[str, Any]) -> EventResult:
@@ -148,7 +152,7 @@ def stripe_event_process(*, event: dict[str, Any]) -> EventResult:
         existing = StripeEvent.objects.filter(event_id=event["id"]).first()
         if existing is None:
             raise
-        if existing.status != StripeEventStatus.FAILED:
+        if existing.status not in _REPROCESSED:
             return EventResult(duplicate=True, status=existing.status)
         return _reprocess_failed(event=event)
     except Exception as exc:
@@ -157,16 +161,19 @@ def stripe_event_process(*, event: dict[str, Any]) -> EventResult:
 
 
 def _reprocess_failed(*, event: dict[str, Any]) -> EventResult:
-    """An event whose earlier handling failed: handle it again, under the row's lock."""
+    """An event whose earlier handling failed (or that came at another API version): handle
+    it again, under the row's lock; the row keeps the latest payload."""
     try:
         with transaction.atomic():
             row = StripeEvent.objects.select_for_update().get(event_id=event["id"])
-            if row.status != StripeEventStatus.FAILED:
+            if row.status not in _REPROCESSED:
                 return EventResult(duplicate=True, status=row.status)
             outcome = _handle(event)
             row.status, row.error, row.order = outcome.status, "", outcome.order
             row.note = outcome.note[:2000]
-            row.save(update_fields=["status", "error", "order", "note"])
+            row.payload = event
+            row.api_version = str(event.get("api_version") or "")[:64]
+            row.save(update_fields=["status", "error", "order", "note", "payload", "api_version"])
             return EventResult(duplicate=False, status=outcome.status, note=outcome.note)
     except Exception as exc:
         _record_failure(event=event, exc=exc)
