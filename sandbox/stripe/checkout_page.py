@@ -114,6 +114,20 @@ def render_checkout(session: dict[str, Any], items: list[dict[str, Any]]) -> str
             f'<p id="recurring">Then <strong>{escape(" + ".join(parts))}</strong>, renewing '
             "automatically until you cancel.</p>"
         )
+    card_note = "Card: Visa test card 4242 4242 4242 4242 (simulated; nothing to enter)."
+    if session["mode"] == "payment":
+        # A delayed-notification method: the session completes unpaid and settles later
+        # (sb.settle_async_payment / POST /_sandbox/sessions/{id}/async_payment).
+        method_html = (
+            "<fieldset><legend>Payment method</legend>"
+            '<label><input type="radio" name="payment_method" value="card" checked> '
+            f"{escape(card_note)}</label>"
+            '<label><input type="radio" name="payment_method" value="delayed"> '
+            "US bank account (test): the payment is confirmed later</label>"
+            "</fieldset>"
+        )
+    else:
+        method_html = f'<p class="muted">{escape(card_note)}</p>'
     body = f"""<h1>Checkout</h1>
 <p class="muted">{escape(mode_note)} · session <code>{sid}</code></p>
 <table>
@@ -128,7 +142,7 @@ def render_checkout(session: dict[str, Any], items: list[dict[str, Any]]) -> str
 {recurring_html}
 <form method="post" action="/pay/{sid}">
 {email_html}
-<p class="muted">Card: Visa test card 4242 4242 4242 4242 (simulated; nothing to enter).</p>
+{method_html}
 <button type="submit">Pay {total}</button>
 </form>
 {cancel_html}"""

@@ -832,9 +832,12 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                     extra_events.append(self._event("charge.succeeded", ch))
                     extra_events.append(self._event("payment_intent.succeeded", pi))
                 else:
+                    # A delayed-notification method (bank debit): the session completes
+                    # unpaid; settle_async_payment() later succeeds or fails it.
                     pi["status"] = "processing"
                     pi["amount_received"] = 0
-                    pi["processing"] = {"type": "card"}
+                    pi["processing"] = None
+                    pi["payment_method_types"] = ["us_bank_account"]
                     extra_events.append(self._event("payment_intent.processing", pi))
                 self.payment_intents[pi["id"]] = pi
                 session["payment_intent"] = pi["id"]
@@ -866,6 +869,87 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                 self.deliver(ev)
             self.deliver(completed)
         return completed
+
+    def settle_async_payment(
+        self, session_id: str, *, succeed: bool = True, deliver: bool = True
+    ) -> list[dict[str, Any]]:
+        """The delayed payment of a session completed ``unpaid`` settles (Stripe: "Checkout
+        fulfillment: delayed notification payment methods").
+
+        Success: a succeeded Charge, the PaymentIntent ``succeeded``, the session
+        ``payment_status=paid``; events ``charge.succeeded``, ``payment_intent.succeeded``
+        (with ``emit_payment_events``) and ``checkout.session.async_payment_succeeded``.
+        Failure: the PaymentIntent back to ``requires_payment_method`` with
+        ``last_payment_error``, the session stays ``unpaid``; ``payment_intent.payment_failed``
+        (with ``emit_payment_events``) and ``checkout.session.async_payment_failed``.
+        Returns the events; raises ``SandboxError`` unless the session awaits its payment.
+        """
+        events: list[dict[str, Any]] = []
+        with self.lock:
+            session = self.sessions.get(session_id)
+            if session is None:
+                raise SandboxError(f"No such checkout.session: '{session_id}'")
+            pi = self.payment_intents.get(session.get("payment_intent") or "")
+            if (
+                session["status"] != "complete"
+                or session["payment_status"] != "unpaid"
+                or pi is None
+                or pi["status"] != "processing"
+            ):
+                raise SandboxError(
+                    f"Checkout session {session_id} has no delayed payment waiting to settle"
+                )
+            payment_events: list[dict[str, Any]] = []
+            if succeed:
+                details = session["customer_details"] or {}
+                ch = objects.charge(
+                    now=self.now(),
+                    amount=pi["amount"],
+                    currency=pi["currency"],
+                    customer=session["customer"],
+                    payment_intent_id=pi["id"],
+                    payment_method_id=pi["payment_method"],
+                    email=details.get("email"),
+                    name=details.get("name"),
+                    metadata=pi["metadata"],
+                    receipt_base_url=self.base_url,
+                )
+                self.charges[ch["id"]] = ch
+                pi.update(status="succeeded", amount_received=pi["amount"], latest_charge=ch["id"])
+                session["payment_status"] = "paid"
+                payment_events = [
+                    self._event("charge.succeeded", ch),
+                    self._event("payment_intent.succeeded", pi),
+                ]
+                kind = "checkout.session.async_payment_succeeded"
+            else:
+                pi.update(
+                    status="requires_payment_method",
+                    last_payment_error={
+                        "code": "payment_method_provider_decline",
+                        "decline_code": "insufficient_funds",
+                        "doc_url": "https://stripe.com/docs/error-codes/"
+                        "payment-method-provider-decline",
+                        "message": "The customer's bank account has insufficient funds.",
+                        "payment_method": {
+                            "id": pi["payment_method"],
+                            "object": "payment_method",
+                            "type": "us_bank_account",
+                        },
+                        "type": "card_error",
+                    },
+                )
+                payment_events = [self._event("payment_intent.payment_failed", pi)]
+                kind = "checkout.session.async_payment_failed"
+            if self.knobs["emit_payment_events"]:
+                events.extend(payment_events)
+                self.events.extend(payment_events)
+            events.append(self._record_event(kind, session))
+            self._save()
+        if deliver:
+            for ev in events:
+                self.deliver(ev)
+        return events
 
     def expire_session(
         self,

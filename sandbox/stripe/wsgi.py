@@ -829,8 +829,11 @@ class SandboxApp:
             return _html(405, render_message(session, "Method not allowed", "Use GET or POST."))
         form = dict(parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True))
         email = (form.get("email") or "").strip() or None
+        delayed = session["mode"] == "payment" and form.get("payment_method") == "delayed"
         try:
-            sb.complete_session(sid, deliver=True, email=email)
+            sb.complete_session(
+                sid, deliver=True, email=email, payment_status="unpaid" if delayed else "paid"
+            )
         except SandboxError:
             with sb.lock:
                 session = copy.deepcopy(sb.sessions[sid])
@@ -898,6 +901,20 @@ class SandboxApp:
                 return _json(400, {"error": f"bad price spec: {exc}"})
         if path == "/_sandbox/redeliver_failed" and method == "POST":
             return _json(200, {"statuses": sb.redeliver_failed()})
+        m = re.fullmatch(r"/_sandbox/sessions/([^/]+)/async_payment", path)
+        if m and method == "POST":
+            outcome = body.get("outcome", "succeeded")
+            deliver = body.get("deliver", True)
+            if outcome not in ("succeeded", "failed") or not isinstance(deliver, bool):
+                return _json(400, {"error": "outcome must be succeeded or failed"})
+            try:
+                events = sb.settle_async_payment(
+                    m.group(1), succeed=outcome == "succeeded", deliver=deliver
+                )
+            except SandboxError as exc:
+                code = 404 if str(exc).startswith("No such") else 409
+                return _json(code, {"error": str(exc)})
+            return _json(200, {"events": events})
         m = re.fullmatch(r"/_sandbox/sessions/([^/]+)/(complete|expire)", path)
         if m and method == "POST":
             sid, action = m.groups()
