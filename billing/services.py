@@ -281,6 +281,8 @@ _FULFIL_PAYMENT_STATUSES = {"paid", "no_payment_required"}
 class SessionResult:
     order: Order | None
     note: str
+    # The session is the order's but does not pay for it (amount, currency, mode, price).
+    refused: bool = False
 
 
 def _line_item_prices(session: dict[str, Any]) -> list[tuple[str, int]]:
@@ -375,7 +377,7 @@ def checkout_session_fulfil(
     why = session_mismatch(order=order, session=full)
     if why:
         note = _refuse_payment(order=order, session=full, why=why, actor=actor)
-        return SessionResult(order, note)
+        return SessionResult(order, note, refused=True)
     if order_mark_paid(order_id=order.pk, session=full, actor=actor):
         from provisioning.services import provisioning_enqueue
 

@@ -49,8 +49,8 @@ def _on_session_paid(event: dict[str, Any]) -> Outcome:
     result = checkout_session_fulfil(
         session=event["data"]["object"], actor=f"webhook {event['id']}"
     )
-    if result.order is None:
-        return Outcome(StripeEventStatus.IGNORED, result.note)
+    if result.order is None or result.refused:
+        return Outcome(StripeEventStatus.IGNORED, result.note, result.order)
     return Outcome(StripeEventStatus.PROCESSED, result.note, result.order)
 
 
