@@ -100,6 +100,8 @@ class BillingMixin:
     dunning: dict[str, dict[str, Any]]
     failing_customers: dict[str, bool]
     events: list[dict[str, Any]]
+    coupons: dict[str, dict[str, Any]]
+    discounts: dict[str, dict[str, Any]]
 
     if TYPE_CHECKING:
 
@@ -123,6 +125,20 @@ class BillingMixin:
         def deliver(self, event: dict[str, Any]) -> int: ...
 
         def _expire_locked(self, session: dict[str, Any]) -> dict[str, Any]: ...
+
+        def send_receipt(self, charge: dict[str, Any], explicit_email: str | None) -> None: ...
+
+        def discount_amount(self, coupon: dict[str, Any], subtotal: int) -> int: ...
+
+        def new_discount(
+            self,
+            *,
+            coupon_id: str,
+            promo_id: str | None,
+            customer: str | None,
+            session_id: str | None,
+            subscription_id: str | None,
+        ) -> dict[str, Any]: ...
 
     # --- events --------------------------------------------------------------------------
 
@@ -189,6 +205,22 @@ class BillingMixin:
             else:
                 one_time.append(li)
         self.subscriptions[sub["id"]] = sub
+        if session["automatic_tax"]["enabled"]:
+            sub["automatic_tax"] = {
+                "disabled_reason": None,
+                "enabled": True,
+                "liability": {"type": "self"},
+            }
+        if session["discounts"]:
+            applied = session["discounts"][0]
+            di = self.new_discount(
+                coupon_id=applied["coupon"],
+                promo_id=applied["promotion_code"],
+                customer=cust["id"],
+                session_id=session["id"],
+                subscription_id=sub["id"],
+            )
+            sub["discounts"] = [di["id"]]
         for li in one_time:  # one-time prices are billed on the first invoice only
             price = self.prices[li["price"]["id"]]
             ii = objects.invoice_item(
@@ -285,12 +317,62 @@ class BillingMixin:
                         proration=ii["proration"],
                     )
                 )
-        total = sum(line["amount"] for line in lines)
-        for key in ("subtotal", "subtotal_excluding_tax", "total", "total_excluding_tax"):
-            inv[key] = total
-        inv["amount_due"] = inv["amount_remaining"] = max(total, 0)
+        self._price_invoice(inv, sub, billing_reason)
         self.invoices[inv["id"]] = inv
         return inv
+
+    def _price_invoice(self, inv: dict[str, Any], sub: dict[str, Any], billing_reason: str) -> None:
+        """Totals: subtotal, the subscription's discount (coupon ``once``: first invoice only;
+        ``repeating``: until the discount's ``end``; ``forever``), then automatic tax at the
+        sandbox rate on the discounted amount (stripe/_invoice.py total_discount_amounts,
+        total_taxes)."""
+        from .pricing import spread, tax_amount
+
+        lines = inv["lines"]["data"]
+        subtotal = sum(line["amount"] for line in lines)
+        discount = 0
+        di = self.discounts.get(sub["discounts"][0]) if sub["discounts"] else None
+        if di is not None:
+            coupon = self.coupons[di["source"]["coupon"]]
+            if coupon["duration"] == "once" and billing_reason != "subscription_create":
+                sub["discounts"] = []  # a "once" coupon ends after the first invoice
+                di = None
+            elif di["end"] is not None and inv["period_start"] >= di["end"]:
+                sub["discounts"] = []
+                di = None
+            else:
+                discount = self.discount_amount(coupon, max(subtotal, 0))
+        parts = spread(discount, [max(line["amount"], 0) for line in lines])
+        if di is not None and discount:
+            inv["discounts"] = [di["id"]]
+            inv["total_discount_amounts"] = [{"amount": discount, "discount": di["id"]}]
+            for line, part in zip(lines, parts, strict=True):
+                line["discount_amounts"] = [{"amount": part, "discount": di["id"]}] if part else []
+        taxable = subtotal - discount
+        tax = 0
+        if sub["automatic_tax"]["enabled"]:
+            # per line, as Checkout computed it, so the first invoice matches the session
+            tax = sum(
+                tax_amount(max(line["amount"] - part, 0))
+                for line, part in zip(lines, parts, strict=True)
+            )
+            inv["automatic_tax"].update(
+                enabled=True, liability={"type": "self"}, provider="stripe", status="complete"
+            )
+            inv["total_taxes"] = [
+                {
+                    "amount": tax,
+                    "tax_behavior": "exclusive",
+                    "tax_rate_details": {"tax_rate": "txr_sandbox_standard"},
+                    "taxability_reason": "standard_rated",
+                    "taxable_amount": max(taxable, 0),
+                    "type": "tax_rate_details",
+                }
+            ]
+        inv["subtotal"] = inv["subtotal_excluding_tax"] = subtotal
+        inv["total_excluding_tax"] = taxable
+        inv["total"] = taxable + tax
+        inv["amount_due"] = inv["amount_remaining"] = max(taxable + tax, 0)
 
     def _finalize(self, inv: dict[str, Any]) -> None:
         now = self.now()
@@ -372,6 +454,9 @@ class BillingMixin:
         )
         ch["description"] = pi["description"]
         self.charges[ch["id"]] = ch
+        ok = not (self.failing_customers.get(cust["id"], False) and not force)
+        if ok:
+            self.send_receipt(ch, None)
         pi["latest_charge"] = ch["id"]
         failing = self.failing_customers.get(cust["id"], False) and not force
         if not failing:

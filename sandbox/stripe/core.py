@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from . import objects
 from .billing import AFTER_FINAL_FAILURE, BillingMixin
 from .errors import SandboxError, StripeApiError, invalid, missing, no_such, unknown_parameter
+from .pricing import PricingMixin
 from .validation import validate_params
 from .webhooks import WebhookMixin
 
@@ -50,6 +51,9 @@ STORE_NAMES = (
     "webhook_endpoints",
     "webhook_secrets",
     "event_targets",
+    "coupons",
+    "promotion_codes",
+    "discounts",
 )
 KNOB_DEFAULTS: dict[str, Any] = {
     "webhooks_enabled": True,
@@ -59,6 +63,7 @@ KNOB_DEFAULTS: dict[str, Any] = {
     "emit_noise_events": True,
     "retry_schedule_days": [3, 5, 7],
     "after_final_failure": "cancel",
+    "email_receipts": False,
 }
 
 
@@ -154,7 +159,7 @@ def _check_url(params: dict[str, Any], name: str) -> str | None:
     return url
 
 
-class StripeSandbox(WebhookMixin, BillingMixin):
+class StripeSandbox(WebhookMixin, PricingMixin, BillingMixin):
     """A small stateful stand-in for the Stripe API and the hosted Checkout page."""
 
     def __init__(
@@ -206,6 +211,10 @@ class StripeSandbox(WebhookMixin, BillingMixin):
         self.webhook_secrets: dict[str, str] = {}  # endpoint id -> whsec_ (never in objects)
         self.event_targets: dict[str, list[str]] = {}  # event id -> endpoint ids it was for
         self.default_endpoint_id: str | None = None
+        self.coupons: dict[str, dict[str, Any]] = {}
+        self.promotion_codes: dict[str, dict[str, Any]] = {}
+        self.discounts: dict[str, dict[str, Any]] = {}
+        self.receipts: list[dict[str, Any]] = []  # receipts Stripe e-mailed (the outbox)
         # Events and GET /v1/events are rendered at the account's default API version.
         self.account_api_version = objects.API_VERSION
         self.events: list[dict[str, Any]] = []
@@ -254,7 +263,12 @@ class StripeSandbox(WebhookMixin, BillingMixin):
         for name, value in changes.items():
             if name not in KNOB_DEFAULTS:
                 raise ValueError(f"unknown knob {name!r} (known: {', '.join(KNOB_DEFAULTS)})")
-            if name in ("webhooks_enabled", "emit_payment_events", "emit_noise_events"):
+            if name in (
+                "webhooks_enabled",
+                "emit_payment_events",
+                "emit_noise_events",
+                "email_receipts",
+            ):
                 if not isinstance(value, bool):
                     raise ValueError(f"{name} must be true or false")
             elif name == "error_rate":
@@ -342,6 +356,9 @@ class StripeSandbox(WebhookMixin, BillingMixin):
             self.disputes,
             self.prices,
             self.products,
+            self.promotion_codes,
+            self.discounts,
+            self.coupons,
         ):
             if object_id in store:
                 return store[object_id]
@@ -550,6 +567,8 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                 )
 
             items, currency = self._build_line_items(p.get("line_items"), mode, now)
+            discounts = self._session_discounts(p, currency, items, customer_id)
+            automatic_tax = self._session_automatic_tax(p, customer_id)
 
             expires_at = now + MAX_EXPIRY
             if p.get("expires_at") not in (None, ""):
@@ -577,13 +596,22 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                     )
             pi_data = p.get("payment_intent_data") or {}
             sub_data = p.get("subscription_data") or {}
+            receipt_email = pi_data.get("receipt_email")
+            if receipt_email is not None and not _EMAIL_RE.match(as_str(receipt_email)):
+                raise invalid(
+                    "payment_intent_data[receipt_email]",
+                    f"Invalid email address: {receipt_email}",
+                    code="email_invalid",
+                )
             extras = {
                 "payment_intent_data": {
                     "metadata": check_metadata(
                         pi_data.get("metadata"), "payment_intent_data[metadata]"
                     ),
                     "description": pi_data.get("description"),
+                    "receipt_email": receipt_email,
                 },
+                "customer_update": dict(p.get("customer_update") or {}),
                 "subscription_data": {
                     "metadata": check_metadata(
                         sub_data.get("metadata"), "subscription_data[metadata]"
@@ -621,11 +649,96 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                 if mode == "subscription"
                 else None,
             )
+            session["discounts"] = discounts
+            session["automatic_tax"] = automatic_tax
+            if items:
+                self.price_session(session, items, with_tax=False)
             self.sessions[session_id] = session
             self.session_line_items[session_id] = items
             self.session_params[session_id] = extras
             self._save()
             return copy.deepcopy(session)
+
+    def _session_discounts(
+        self,
+        p: dict[str, Any],
+        currency: str | None,
+        items: list[dict[str, Any]],
+        customer_id: str | None,
+    ) -> list[dict[str, Any]]:
+        """``discounts[0][coupon|promotion_code]`` (Checkout applies at most one), exclusive
+        with ``allow_promotion_codes`` (Stripe API: checkout.sessions.create)."""
+        raw = p.get("discounts")
+        if not raw:
+            return []
+        if p.get("allow_promotion_codes") is True:
+            raise StripeApiError(
+                400,
+                "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+            )
+        if len(raw) > 1:
+            raise invalid("discounts", "You may only apply one discount to a Checkout Session.")
+        entry = raw[0]
+        if bool(entry.get("coupon")) == bool(entry.get("promotion_code")):
+            raise invalid(
+                "discounts[0]",
+                "You must specify exactly one of `coupon` or `promotion_code` in discounts[0].",
+            )
+        promo = None
+        if entry.get("promotion_code"):
+            pid = as_str(entry["promotion_code"])
+            promo = self.promotion_codes.get(pid)
+            if promo is None:
+                raise no_such("promotion_code", pid, param="discounts[0][promotion_code]")
+            coupon = self.coupons[promo["promotion"]["coupon"]]
+        else:
+            cid = as_str(entry["coupon"])
+            found = self.coupons.get(cid)
+            if found is None:
+                raise no_such("coupon", cid, param="discounts[0][coupon]")
+            coupon = found
+        why = self._redeemable(
+            coupon,
+            promo,
+            currency=currency,
+            subtotal=sum(i["amount_subtotal"] for i in items),
+            customer=customer_id,
+        )
+        if why:
+            raise invalid("discounts[0]", why)
+        return [{"coupon": coupon["id"], "promotion_code": promo["id"] if promo else None}]
+
+    @staticmethod
+    def _session_automatic_tax(p: dict[str, Any], customer_id: str | None) -> dict[str, Any]:
+        """``automatic_tax[enabled]``. With an existing ``customer`` Checkout needs an address
+        it may save: ``customer_update[address]`` or ``[shipping]`` = ``auto`` (Stripe docs
+        "Collect taxes", Checkout). ``customer_update`` needs ``customer``."""
+        update = p.get("customer_update")
+        if update and not customer_id:
+            raise invalid(
+                "customer_update",
+                "`customer_update` can only be used with `customer`.",
+            )
+        enabled = (p.get("automatic_tax") or {}).get("enabled") is True
+        if enabled and customer_id:
+            update = update or {}
+            if "auto" not in (update.get("address"), update.get("shipping")):
+                raise invalid(
+                    "automatic_tax[enabled]",
+                    "Automatic tax calculation in Checkout requires a valid address on the "
+                    "Customer. Add a valid address to the Customer or set either "
+                    "`customer_update[address]` to 'auto' or `customer_update[shipping]` to "
+                    "'auto' to save the address entered in Checkout to the Customer.",
+                )
+        if not enabled:
+            return {"enabled": False, "liability": None, "provider": None, "status": None}
+        # the address is entered on the Checkout page: tax is computed on completion
+        return {
+            "enabled": True,
+            "liability": {"type": "self"},
+            "provider": "stripe",
+            "status": "requires_location_inputs",
+        }
 
     def _build_line_items(
         self, raw: Any, mode: str, now: int
@@ -751,8 +864,15 @@ class StripeSandbox(WebhookMixin, BillingMixin):
         payment_status: str = "paid",
         email: str | None = None,
         name: str | None = None,
+        promotion_code: str | None = None,
+        address: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """What the Pay button does. Returns the ``checkout.session.completed`` event.
+
+        ``promotion_code``: the code the buyer typed (only with ``allow_promotion_codes``;
+        an unknown or unusable code raises ``SandboxError`` and changes nothing).
+        ``address``: the billing address entered (default: a US test address); with
+        ``automatic_tax`` the sandbox rate is added now (``total_details.amount_tax``).
 
         Payment mode creates a PaymentIntent (+ a succeeded Charge when ``paid``); a Customer
         is created in subscription mode or with ``customer_creation=always`` (otherwise the
@@ -779,6 +899,7 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                 raise SandboxError(
                     f"Checkout session {session_id} is {session['status']}, not open"
                 )
+            discounts = self._entered_promotion_code(session, promotion_code)
             now = self.now()
             mode = session["mode"]
             if mode == "setup":
@@ -802,6 +923,18 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                     created_customer = copy.deepcopy(cust)
                 else:
                     extra_events.append(self._event("customer.created", cust))
+            billing_address = {**objects.TEST_ADDRESS, **(address or {})}
+            items = self.session_line_items.get(session_id, [])
+            session["discounts"] = discounts
+            if discounts:
+                self.redeem(discounts[0]["coupon"], discounts[0]["promotion_code"])
+            if session["automatic_tax"]["enabled"]:
+                session["automatic_tax"]["status"] = "complete"
+            if items:
+                self.price_session(session, items, with_tax=session["automatic_tax"]["enabled"])
+            update = self.session_params.get(session_id, {}).get("customer_update", {})
+            if customer_id and update.get("address") == "auto":
+                self.customers[customer_id]["address"] = dict(billing_address)
             if mode == "payment":
                 extras = self.session_params.get(session_id, {}).get("payment_intent_data", {})
                 pi = objects.payment_intent(
@@ -811,6 +944,7 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                     customer=customer_id,
                     metadata=extras.get("metadata"),
                     description=extras.get("description"),
+                    receipt_email=extras.get("receipt_email"),
                 )
                 pi["payment_method"] = objects.new_id("pm")
                 extra_events.append(self._event("payment_intent.created", pi))
@@ -827,6 +961,7 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                         metadata=pi["metadata"],
                         receipt_base_url=self.base_url,
                     )
+                    self.send_receipt(ch, extras.get("receipt_email"))
                     self.charges[ch["id"]] = ch
                     pi["latest_charge"] = ch["id"]
                     extra_events.append(self._event("charge.succeeded", ch))
@@ -844,7 +979,7 @@ class StripeSandbox(WebhookMixin, BillingMixin):
             if mode == "subscription":
                 billing_events = self._start_subscription(
                     session,
-                    self.session_line_items.get(session_id, []),
+                    items,
                     self.session_params.get(session_id, {})
                     .get("subscription_data", {})
                     .get("metadata", {}),
@@ -853,7 +988,9 @@ class StripeSandbox(WebhookMixin, BillingMixin):
             session["status"] = "complete"
             session["payment_status"] = payment_status
             session["url"] = None
-            session["customer_details"] = objects.customer_details(email=email, name=name)
+            session["customer_details"] = objects.customer_details(
+                email=email, name=name, address=billing_address
+            )
             session["collected_information"] = {
                 "business_name": None,
                 "individual_name": None,
@@ -914,6 +1051,7 @@ class StripeSandbox(WebhookMixin, BillingMixin):
                     metadata=pi["metadata"],
                     receipt_base_url=self.base_url,
                 )
+                self.send_receipt(ch, pi["receipt_email"])
                 self.charges[ch["id"]] = ch
                 pi.update(status="succeeded", amount_received=pi["amount"], latest_charge=ch["id"])
                 session["payment_status"] = "paid"
@@ -950,6 +1088,30 @@ class StripeSandbox(WebhookMixin, BillingMixin):
             for ev in events:
                 self.deliver(ev)
         return events
+
+    def _entered_promotion_code(
+        self, session: dict[str, Any], code: str | None
+    ) -> list[dict[str, Any]]:
+        """The session's discount after the buyer typed ``code`` on the page (lock held)."""
+        if code is None or code.strip() == "":
+            return list(session["discounts"])
+        if session["allow_promotion_codes"] is not True:
+            raise SandboxError("This Checkout Session does not accept promotion codes.")
+        promo = self.find_promotion_code(code)
+        if promo is None:
+            raise SandboxError("This code is invalid.")
+        coupon = self.coupons[promo["promotion"]["coupon"]]
+        items = self.session_line_items.get(session["id"], [])
+        why = self._redeemable(
+            coupon,
+            promo,
+            currency=session["currency"],
+            subtotal=sum(i["amount_subtotal"] for i in items),
+            customer=session["customer"],
+        )
+        if why:
+            raise SandboxError(why)
+        return [{"coupon": coupon["id"], "promotion_code": promo["id"]}]
 
     def expire_session(
         self,
@@ -1110,6 +1272,7 @@ class StripeSandbox(WebhookMixin, BillingMixin):
         data.update(
             events=self.events,
             deliveries=self.deliveries,
+            receipts=self.receipts,
             idempotency=self.idempotency,
             knobs=self.knobs,
             clock_offset=self.clock_offset,
@@ -1134,6 +1297,7 @@ class StripeSandbox(WebhookMixin, BillingMixin):
             getattr(self, name).update(data.get(name, {}))
         self.events.extend(data.get("events", []))
         self.deliveries.extend(data.get("deliveries", []))
+        self.receipts.extend(data.get("receipts", []))
         self.idempotency.update(data.get("idempotency", {}))
         self.knobs.update({k: v for k, v in data.get("knobs", {}).items() if k in KNOB_DEFAULTS})
         self.clock_offset = float(data.get("clock_offset", 0.0))

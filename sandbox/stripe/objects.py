@@ -52,6 +52,8 @@ def new_id(prefix: str) -> str:
         "ii": "1" + rand(23),
         "re": "3" + rand(23),
         "du": "1" + rand(23),
+        "promo": "1" + rand(23),
+        "di": "1" + rand(23),
         "we": "1" + rand(23),
         "plan": rand(14),
     }
@@ -280,9 +282,22 @@ def checkout_session(
     }
 
 
-def customer_details(*, email: str | None, name: str | None) -> dict[str, Any]:
+# The billing address the sandbox's Checkout page enters unless told otherwise.
+TEST_ADDRESS: dict[str, Any] = {
+    "city": "San Francisco",
+    "country": "US",
+    "line1": "510 Townsend St",
+    "line2": None,
+    "postal_code": "94103",
+    "state": "CA",
+}
+
+
+def customer_details(
+    *, email: str | None, name: str | None, address: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
-        "address": {**_address(), "country": "US", "postal_code": "94103"},
+        "address": dict(address or TEST_ADDRESS),
         "business_name": None,
         "email": email,
         "individual_name": None,
@@ -489,7 +504,7 @@ def charge(
             },
             "type": "card",
         },
-        "receipt_email": email,
+        "receipt_email": None,  # set when Stripe e-mails a receipt (pricing.send_receipt)
         "receipt_number": None,
         "receipt_url": f"{receipt_base_url}/receipts/{cid}",
         "refunded": False,

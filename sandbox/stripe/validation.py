@@ -80,7 +80,8 @@ def check_value(value: Any, spec: Any, param: str) -> None:
             )
         return
     if spec == "float":
-        if not (isinstance(value, str) and _FLOAT_RE.match(value.strip())):
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not numeric and not (isinstance(value, str) and _FLOAT_RE.match(value.strip())):
             raise invalid(param, f"Invalid decimal: {_render(value)}")
         return
     if spec == "map":

@@ -21,7 +21,7 @@ from wsgiref.simple_server import make_server as _wsgiref_make_server
 from wsgiref.util import application_uri
 
 from . import objects
-from .checkout_page import render_checkout, render_message
+from .checkout_page import render_checkout, render_message, render_receipt
 from .core import as_int, as_str
 from .errors import (
     SandboxError,
@@ -61,6 +61,9 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     "invoice_payment.payment": frozenset({"payment_intent", "charge"}),
     "refund": frozenset({"charge", "payment_intent"}),
     "dispute": frozenset({"charge", "payment_intent"}),
+    "promotion_code": frozenset({"customer"}),
+    "promotion_code.promotion": frozenset({"coupon"}),
+    "discount": frozenset({"customer", "promotion_code"}),
 }
 
 # Includable fields: not part of the object unless ``expand[]`` names them.
@@ -165,6 +168,15 @@ class SandboxApp:
                 re.compile(r"^/v1/webhook_endpoints/([^/]+)$"),
                 self.delete_webhook_endpoint,
             ),
+            ("POST", re.compile(r"^/v1/coupons$"), self.create_coupon),
+            ("GET", re.compile(r"^/v1/coupons/([^/]+)$"), self.retrieve("coupons", "coupon")),
+            ("POST", re.compile(r"^/v1/promotion_codes$"), self.create_promotion_code),
+            ("GET", re.compile(r"^/v1/promotion_codes$"), self.list_promotion_codes),
+            (
+                "GET",
+                re.compile(r"^/v1/promotion_codes/([^/]+)$"),
+                self.retrieve("promotion_codes", "promotion_code"),
+            ),
             ("GET", re.compile(r"^/v1/events$"), self.list_events),
             ("GET", re.compile(r"^/v1/events/([^/]+)$"), self.retrieve_event),
             ("GET", re.compile(r"^/v1/prices$"), self.list_prices),
@@ -216,6 +228,8 @@ class SandboxApp:
                 status, headers, body = self.handle_api(req)
             elif req.path.startswith("/pay/"):
                 status, headers, body = self.handle_pay(req)
+            elif req.path.startswith("/receipts/") and req.method == "GET":
+                status, headers, body = self.handle_receipt(req)
             elif req.path.startswith("/_sandbox/"):
                 status, headers, body = self.handle_admin(req)
             elif req.path == "/" and req.method == "GET":
@@ -726,6 +740,29 @@ class SandboxApp:
         self._only(p, set())
         return self.sb.delete_webhook_endpoint(we_id)
 
+    def create_coupon(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        return self.sb.create_coupon(p)
+
+    def create_promotion_code(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        return self.expand(self.sb.create_promotion_code(p), self._expand_list(p))
+
+    def list_promotion_codes(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        self._only(p, {"active", "code", "coupon", "expand", "limit"} | {"starting_after"})
+        with self.sb.lock:
+            items = copy.deepcopy(list(reversed(self.sb.promotion_codes.values())))
+        if "active" in p:
+            items = [i for i in items if i["active"] == p["active"]]
+        if p.get("code"):
+            items = [i for i in items if i["code"] == as_str(p["code"])]
+        if p.get("coupon"):
+            items = [i for i in items if i["promotion"]["coupon"] == as_str(p["coupon"])]
+        page = self.paginate(items, p, "/v1/promotion_codes", "promotion_code")
+        return self.expand(page, self._expand_list(p))
+
     def list_charges(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
         allowed = {"customer", "payment_intent", "created"}
         self._only(p, allowed | {"expand", "limit", "starting_after", "ending_before"})
@@ -830,16 +867,47 @@ class SandboxApp:
         form = dict(parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True))
         email = (form.get("email") or "").strip() or None
         delayed = session["mode"] == "payment" and form.get("payment_method") == "delayed"
+        address = {
+            key: form[f"address_{key}"].strip() or None
+            for key in ("line1", "city", "postal_code", "state", "country")
+            if f"address_{key}" in form
+        }
+        if session["status"] == "open" and session["billing_address_collection"] == "required":
+            if not all(address.get(k) for k in ("line1", "city", "postal_code", "country")):
+                page = render_checkout(
+                    session, sb.line_items_for(sid), error="Enter your full billing address."
+                )
+                return _html(400, page)
+        code = (form.get("promotion_code") or "").strip() or None
         try:
             sb.complete_session(
-                sid, deliver=True, email=email, payment_status="unpaid" if delayed else "paid"
+                sid,
+                deliver=True,
+                email=email,
+                payment_status="unpaid" if delayed else "paid",
+                promotion_code=code,
+                address=address or None,
             )
-        except SandboxError:
+        except SandboxError as exc:
+            with sb.lock:
+                current = copy.deepcopy(sb.sessions[sid])
+            if current["status"] == "open":  # a bad promotion code: nothing was charged
+                page = render_checkout(current, sb.line_items_for(sid), error=str(exc))
+                return _html(400, page)
             with sb.lock:
                 session = copy.deepcopy(sb.sessions[sid])
             return self._closed_page(session)
         target = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", sid)
         return 303, [("Location", target), ("Content-Type", "text/plain")], b"See Other\n"
+
+    def handle_receipt(self, req: Request) -> Response:
+        """The page behind a charge's ``receipt_url`` (Stripe hosts one per charge)."""
+        cid = req.path[len("/receipts/") :].strip("/")
+        with self.sb.lock:
+            charge = copy.deepcopy(self.sb.charges.get(cid))
+        if charge is None:
+            return _html(404, render_message(None, "Receipt not found", "No such receipt."))
+        return _html(200, render_receipt(charge))
 
     @staticmethod
     def _closed_page(session: dict[str, Any]) -> Response:
@@ -930,6 +998,8 @@ class SandboxApp:
                         deliver=deliver,
                         payment_status=str(body.get("payment_status", "paid")),
                         email=body.get("email"),
+                        promotion_code=body.get("promotion_code"),
+                        address=body.get("address"),
                     )
                 else:
                     event = sb.expire_session(sid, deliver=deliver)

@@ -27,6 +27,7 @@ def test_admin_endpoint(sandbox: StripeSandbox, recorder):
         "emit_noise_events": True,
         "retry_schedule_days": [3, 5, 7],
         "after_final_failure": "cancel",
+        "email_receipts": False,
     }
     r = requests.put(f"{base}/knobs", json={"webhooks_enabled": False}, timeout=5)
     assert r.status_code == 200 and r.json()["webhooks_enabled"] is False
