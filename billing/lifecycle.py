@@ -97,12 +97,16 @@ def on_dispute_event(event: dict[str, Any]) -> Noted:
         return Noted(None, found.reason)
     Order.objects.filter(pk=order.pk).update(stripe_dispute_id=dispute["id"])
     if event["type"] == "charge.dispute.created":
-        alert_send(
-            title=f"Order #{order.pk}: payment disputed",
-            body=f"Dispute {dispute['id']} ({dispute.get('reason', 'unknown reason')}) on charge "
+        body = (
+            f"Dispute {dispute['id']} ({dispute.get('reason', 'unknown reason')}) on charge "
             f"{dispute.get('charge')}. The server is being suspended until the dispute is "
-            "closed. Respond to the dispute in the Stripe dashboard.",
-            order_id=order.pk,
+            "closed. Respond to the dispute in the Stripe dashboard."
+        )
+        # After commit, so a rolled-back duplicate delivery alerts nobody.
+        transaction.on_commit(
+            lambda: alert_send(
+                title=f"Order #{order.pk}: payment disputed", body=body, order_id=order.pk
+            )
         )
     _queue_sync(order)
     return Noted(order, "sync queued")

@@ -337,12 +337,15 @@ def session_mismatch(*, order: Order, session: dict[str, Any]) -> str:
 def _refuse_payment(*, order: Order, session: dict[str, Any], why: str, actor: str) -> str:
     note = f"Checkout Session {session['id']} was paid but does not match the order: {why}"
     order_note(order=order, actor=actor, reason=f"not marked paid: {note}")
-    alert_send(
-        title=f"Order #{order.pk}: payment does not match the order",
-        body=f"{note}. The order stays unpaid and no server is created. Check the plan's "
-        "price and currency against Stripe (admin -> Catalog -> Plans), then refund the "
-        "payment in the Stripe Dashboard or fix the order.",
-        order_id=order.pk,
+    # After commit: a duplicate delivery (whose transaction rolls back) alerts nobody twice.
+    transaction.on_commit(
+        lambda: alert_send(
+            title=f"Order #{order.pk}: payment does not match the order",
+            body=f"{note}. The order stays unpaid and no server is created. Check the plan's "
+            "price and currency against Stripe (admin -> Catalog -> Plans), then refund the "
+            "payment in the Stripe Dashboard or fix the order.",
+            order_id=order.pk,
+        )
     )
     return f"not paid: {why}"
 

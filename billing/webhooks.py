@@ -102,14 +102,15 @@ def _version_alert(api_version: str) -> None:
     title = f"Stripe events arrive at API version {api_version or '(none)'}"
     if Alert.objects.filter(title=title).exists():
         return
-    alert_send(
-        title=title,
-        body=f"A webhook endpoint sends events rendered at API version {api_version or '(none)'}, "
+    body = (
+        f"A webhook endpoint sends events rendered at API version {api_version or '(none)'}, "
         f"but this installation reads {PINNED_API_VERSION}. Those events are stored and not "
         "acted on. Fix: run `manage.py stripe_setup` (it recreates this installation's "
         "endpoint at the right version and prints the new signing secret for "
-        "STRIPE_WEBHOOK_SECRET), then replay the stored events from the Stripe Dashboard.",
+        "STRIPE_WEBHOOK_SECRET), then replay the stored events from the Stripe Dashboard."
     )
+    # After commit, so a rolled-back duplicate delivery alerts nobody.
+    transaction.on_commit(lambda: alert_send(title=title, body=body))
 
 
 def _handle(event: dict[str, Any]) -> Outcome:

@@ -31,22 +31,25 @@ def _session_creates(sb) -> int:
     return sum(1 for m, p in sb.requests if (m, p) == ("POST", "/v1/checkout/sessions"))
 
 
-def test_two_installations_on_one_account(catalog, stripe_sandbox, settings):
-    first_installation = installation_id()
-    first = _sell_five(stripe_sandbox, "anna@example.com")
-
-    # A second installation: an empty database (the same one, flushed: ids start at 1 again)
-    # on the same Stripe account and panel. Two installations on one panel need their own
-    # external-id prefix (docs/operators.md).
+def _fresh_installation(panel, settings, prefix: str) -> str:
+    """An empty database (flushed: ids start at 1 again) set up as an operator does, on the
+    same Stripe account and panel. Installations sharing a panel need their own external-id
+    prefix (docs/operators.md)."""
     call_command("flush", interactive=False, verbosity=0)
-    settings.PANEL_EXTERNAL_ID_PREFIX = "givrwrld-second"
-    secret_set(name="panel.PANEL_URL", value=catalog.url)
-    secret_set(name="panel.PANEL_APP_KEY", value=catalog.app_key)
-    secret_set(name="panel.PANEL_CLIENT_KEY", value=catalog.client_key)
+    settings.PANEL_EXTERNAL_ID_PREFIX = prefix
+    secret_set(name="panel.PANEL_URL", value=panel.url)
+    secret_set(name="panel.PANEL_APP_KEY", value=panel.app_key)
+    secret_set(name="panel.PANEL_CLIENT_KEY", value=panel.client_key)
     with PanelClient.from_settings() as client:
         catalog_sync(client=client)
     catalog_load_demo()
-    second_installation = installation_id()
+    return installation_id()
+
+
+def test_two_installations_on_one_account(catalog, stripe_sandbox, settings):
+    first_installation = _fresh_installation(catalog, settings, "givrwrld-first")
+    first = _sell_five(stripe_sandbox, "anna@example.com")
+    second_installation = _fresh_installation(catalog, settings, "givrwrld-second")
     second = _sell_five(stripe_sandbox, "bert@example.com")
 
     assert first_installation != second_installation
