@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import objects
 from .checkout_page import format_amount
 from .errors import SandboxError, StripeApiError, invalid, no_such, unknown_parameter
+from .validation import validate_params
 
 DAY = 86400
 
@@ -816,7 +817,8 @@ class BillingMixin:
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         from .core import as_int, as_str, check_metadata
 
-        for key in p:
+        validate_params("POST /v1/subscriptions/{id}", p)  # Stripe's names, enums, booleans
+        for key in p:  # ... of which the sandbox implements these
             if key not in SUBSCRIPTION_UPDATE_PARAMS:
                 raise unknown_parameter(key)
         out: list[dict[str, Any]] = []
@@ -987,9 +989,7 @@ class BillingMixin:
     def api_cancel_subscription(
         self, sub_id: str, p: dict[str, Any], *, request_id: str | None, idem: str | None
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        for key in p:
-            if key not in ("expand", "invoice_now", "prorate", "cancellation_details"):
-                raise unknown_parameter(key)
+        validate_params("DELETE /v1/subscriptions/{id}", p)
         out: list[dict[str, Any]] = []
         with self.lock:
             sub = self.subscriptions.get(sub_id)
@@ -1020,6 +1020,7 @@ class BillingMixin:
         self, inv_id: str, p: dict[str, Any], *, request_id: str | None, idem: str | None
     ) -> tuple[dict[str, Any], list[dict[str, Any]], StripeApiError | None]:
         """``POST /v1/invoices/{id}/pay``: honours ``payment_failing`` (402 card_declined)."""
+        validate_params("POST /v1/invoices/{id}/pay", p)
         for key in p:
             if key not in ("expand", "paid_out_of_band", "forgive", "off_session"):
                 raise unknown_parameter(key)
@@ -1064,6 +1065,7 @@ class BillingMixin:
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         from .core import as_int, as_str, check_metadata
 
+        validate_params("POST /v1/refunds", p)
         for key in p:
             if key not in ("charge", "payment_intent", "amount", "reason", "metadata", "expand"):
                 raise unknown_parameter(key)

@@ -442,6 +442,7 @@ class StripeSandbox(WebhookMixin, PricingMixin, BillingMixin):
             "metadata",
             "expand",
         }
+        validate_params("POST /v1/prices", p)
         for key in p:
             if key not in allowed:
                 raise unknown_parameter(key)

@@ -45,6 +45,19 @@ ENDPOINTS = [
         "PromotionCodeCreateParams",
     ),
     (
+        "POST /v1/subscriptions/{id}",
+        "stripe.params._subscription_update_params",
+        "SubscriptionUpdateParams",
+    ),
+    (
+        "DELETE /v1/subscriptions/{id}",
+        "stripe.params._subscription_cancel_params",
+        "SubscriptionCancelParams",
+    ),
+    ("POST /v1/refunds", "stripe.params._refund_create_params", "RefundCreateParams"),
+    ("POST /v1/prices", "stripe.params._price_create_params", "PriceCreateParams"),
+    ("POST /v1/invoices/{id}/pay", "stripe.params._invoice_pay_params", "InvoicePayParams"),
+    (
         "GET /v1/invoice_payments",
         "stripe.params._invoice_payment_list_params",
         "InvoicePaymentListParams",

@@ -3,6 +3,7 @@ payment_method_collection, price_data currency and amount (real stripe SDK)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -221,3 +222,69 @@ def test_dispute_evidence_submission_method(sandbox, client):
     dispute = sandbox.create_dispute(pi.latest_charge)
     got = client.v1.disputes.retrieve(dispute["id"])
     assert got.evidence_details.submission_method == "not_submitted"
+
+
+def _subscription(sandbox, client) -> str:
+    s = client.v1.checkout.sessions.create(
+        session_params(mode="subscription", line_items=SUB_ITEMS, payment_intent_data=None)
+    )
+    sandbox.complete_session(s.id)
+    return sandbox.sessions[s.id]["subscription"]
+
+
+@pytest.mark.parametrize(
+    ("params", "param", "message"),
+    [
+        ({"cancel_at_period_end": "yes"}, "cancel_at_period_end", "Invalid boolean: yes"),
+        (
+            {"proration_behavior": "sometimes"},
+            "proration_behavior",
+            "Invalid proration_behavior: must be one of always_invoice, create_prorations, or none",
+        ),
+        (
+            {"cancel_at_period_end": True, "colour": "red"},
+            "colour",
+            "Received unknown parameter: colour",
+        ),
+    ],
+)
+def test_subscription_update_is_validated_and_changes_nothing(
+    sandbox, client, params, param, message
+):
+    sub_id = _subscription(sandbox, client)
+    before = json.dumps(sandbox.subscriptions[sub_id], sort_keys=True)
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        client.v1.subscriptions.update(sub_id, params)
+    assert (err.value.param, err.value.user_message) == (param, message)
+    assert json.dumps(sandbox.subscriptions[sub_id], sort_keys=True) == before
+
+
+def test_refund_and_cancel_parameters_are_validated(sandbox, client):
+    s = client.v1.checkout.sessions.create(session_params())
+    sandbox.complete_session(s.id)
+    pi = client.v1.checkout.sessions.retrieve(s.id).payment_intent
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        client.v1.refunds.create({"payment_intent": pi, "reason": "angry"})
+    assert err.value.user_message == (
+        "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer"
+    )
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        client.v1.refunds.create({"payment_intent": pi, "amount": "all"})
+    assert err.value.param == "amount"
+    assert sandbox.refunds == {}
+    sub_id = _subscription(sandbox, client)
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        client.v1.subscriptions.cancel(sub_id, {"cancellation_details": {"mood": "sad"}})
+    assert err.value.param == "cancellation_details[mood]"
+    assert sandbox.subscriptions[sub_id]["status"] == "active"
+
+
+@pytest.mark.parametrize("code", ["🎉PARTY", "x" * 201, "has space", "ab"])
+def test_promotion_codes_are_letters_and_digits(sandbox, client, code):
+    coupon = client.v1.coupons.create({"percent_off": 5})
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        client.v1.promotion_codes.create(
+            {"promotion": {"type": "coupon", "coupon": coupon.id}, "code": code}
+        )
+    assert err.value.param == "code"
+    assert sandbox.promotion_codes == {}
