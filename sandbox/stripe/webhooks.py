@@ -374,8 +374,7 @@ def validate_api_version(value: str) -> None:
         raise StripeApiError(
             400,
             f"Invalid Stripe API version: {value}",
-            param="Stripe-Version",
-        )
+        )  # Stripe's answer: 400 invalid_request_error, no code/param (stripe/stripe-java#682)
 
 
 __all__ = ["EVENT_TYPES", "MAX_ENDPOINTS", "WebhookMixin", "validate_api_version"]

@@ -232,6 +232,7 @@ def test_stripe_version_header_is_validated(bare):
     with pytest.raises(stripe.InvalidRequestError) as err:
         bad.v1.checkout.sessions.create(session_params())  # type: ignore[arg-type]
     assert err.value.user_message == "Invalid Stripe API version: 2099-01-01.nope"
+    assert (err.value.http_status, err.value.code, err.value.param) == (400, None, None)
     assert bare.sessions == {} and len(bare.requests) == before + 1
     older = stripe.StripeClient(
         API_KEY,
