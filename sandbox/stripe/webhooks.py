@@ -226,7 +226,17 @@ class WebhookMixin:
             return list(targets)
 
     def _delivered_ok(self, event_id: str) -> set[str]:
-        return {d["endpoint"] for d in self.deliveries if d["event_id"] == event_id and d["ok"]}
+        """Endpoints that acknowledged the event (an index over ``deliveries``, so listing
+        events stays linear)."""
+        index: dict[str, set[str]] | None = getattr(self, "_ok_index", None)
+        if index is None or getattr(self, "_ok_indexed", -1) != len(self.deliveries):
+            index = {}
+            for d in self.deliveries:
+                if d["ok"]:
+                    index.setdefault(d["event_id"], set()).add(d.get("endpoint", ""))
+            self._ok_index = index
+            self._ok_indexed = len(self.deliveries)
+        return index.get(event_id, set())
 
     def pending_endpoints(self, event: dict[str, Any]) -> list[str]:
         """Target endpoints (still existing) without a successful delivery of ``event``."""
@@ -239,11 +249,11 @@ class WebhookMixin:
     def delivery_succeeded(self, event_id: str) -> bool:
         """True once every endpoint the event was sent to answered 2xx (``delivery_success``)."""
         with self.lock:
-            event = next((e for e in self.events if e["id"] == event_id), None)
-            if event is None:
+            targets = self.event_targets.get(event_id)
+            if not targets:
                 return False
-            targets = self.targets_of(event)
-            return bool(targets) and not self.pending_endpoints(event)
+            done = self._delivered_ok(event_id)
+            return all(t in done for t in targets if t in self.webhook_endpoints)
 
     # --- delivery -------------------------------------------------------------------------
 
