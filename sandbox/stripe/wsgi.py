@@ -950,6 +950,9 @@ class SandboxApp:
         if path == "/_sandbox/deliveries" and method == "GET":
             with sb.lock:
                 return _json(200, {"data": list(sb.deliveries)})
+        if path == "/_sandbox/receipts" and method == "GET":  # the e-mailed receipts
+            with sb.lock:
+                return _json(200, {"data": list(sb.receipts)})
         if path == "/_sandbox/sessions" and method == "GET":
             with sb.lock:
                 return _json(200, {"data": list(sb.sessions.values())})

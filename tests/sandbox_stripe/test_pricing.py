@@ -235,6 +235,10 @@ def test_receipts_only_when_stripe_would_email_them(sandbox, client):
     charge = client.v1.charges.retrieve(pi.latest_charge)
     assert charge.receipt_email == "r@example.com" and charge.receipt_number
     assert sandbox.receipt_for(charge.id)["to"] == "r@example.com"
+    outbox = requests.get(f"{sandbox.url}/_sandbox/receipts", timeout=5).json()["data"]
+    assert [(r["to"], r["charge"], r["amount"]) for r in outbox] == [
+        ("r@example.com", charge.id, 3000)
+    ]
     page = requests.get(charge.receipt_url, timeout=5)
     assert page.status_code == 200 and "$30.00" in page.text and charge.receipt_number in page.text
     assert requests.get(f"{sandbox.url}/receipts/ch_nope", timeout=5).status_code == 404

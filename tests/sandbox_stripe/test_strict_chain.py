@@ -156,3 +156,38 @@ def test_one_off_payment_metadata_only_from_payment_intent_data(sb, client, reco
         {"payment": {"type": "payment_intent", "payment_intent": pi2.id}}
     )
     assert found.data == []
+
+
+def test_one_customer_three_subscriptions_each_charge_finds_its_own(sb, client):
+    first = subscribe(sb, client)
+    customer = first["customer"]
+    subs = [first["subscription"]]
+    for _ in range(2):  # a returning customer buys two more plans
+        s = client.v1.checkout.sessions.create(
+            {
+                "mode": "subscription",
+                "customer": customer,
+                "line_items": [{"price": "price_valheim_monthly", "quantity": 1}],
+                "success_url": "https://shop.test/ok",
+                "subscription_data": {"metadata": SUB_META},  # same metadata on purpose
+            }
+        )
+        subs.append(sb.complete_session(s.id)["data"]["object"]["subscription"])
+    assert len(set(subs)) == 3
+    sb.advance(40 * DAY)
+    charges = client.v1.charges.list({"customer": customer, "limit": 100}).data
+    assert len(charges) == 6  # three first invoices, three renewals; no metadata on any
+    assert all(c.metadata.to_dict() == {} for c in charges)
+    found: dict[str, list[str]] = {}
+    for charge in charges:
+        (pay,) = client.v1.invoice_payments.list(
+            {
+                "payment": {"type": "payment_intent", "payment_intent": charge.payment_intent},
+                "expand": ["data.invoice"],
+            }
+        ).data
+        sub_id = pay.invoice.parent.subscription_details.subscription
+        found.setdefault(sub_id, []).append(pay.invoice.billing_reason)
+    assert {k: sorted(v) for k, v in found.items()} == {
+        s: ["subscription_create", "subscription_cycle"] for s in subs
+    }
