@@ -8,8 +8,11 @@ import json
 import pytest
 import requests
 import stripe
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sandbox.stripe import SandboxError
+from sandbox.stripe.pricing import tax_amount
 
 from .conftest import SECRET, session_params
 
@@ -284,3 +287,44 @@ def test_required_billing_address_on_the_page(sandbox, client, recorder):
         json.loads(recorder.calls[0][0])["data"]["object"]["billing_address_collection"]
         == "required"
     )
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    quantities=st.tuples(st.integers(1, 5), st.integers(0, 5)),
+    percent=st.one_of(st.none(), st.integers(1, 100)),
+    amount_off=st.integers(1, 20_000),
+    tax=st.booleans(),
+)
+def test_discount_and_tax_amounts_always_add_up(sandbox, quantities, percent, amount_off, tax):
+    coupon = sandbox.create_coupon(
+        {"percent_off": percent} if percent else {"amount_off": amount_off, "currency": "usd"}
+    )
+    lines = [{"price": "price_mc_4gb", "quantity": quantities[0]}]
+    if quantities[1]:
+        lines.append({"price": "price_setup", "quantity": quantities[1]})
+    s = sandbox.create_session(
+        session_params(
+            line_items=lines, discounts=[{"coupon": coupon["id"]}], automatic_tax={"enabled": tax}
+        )
+    )
+    done = sandbox.complete_session(s["id"], deliver=False)["data"]["object"]
+    items = sandbox.line_items_for(s["id"])
+    subtotal = 1500 * quantities[0] + 500 * quantities[1]
+    details = done["total_details"]
+    assert done["amount_subtotal"] == subtotal == sum(i["amount_subtotal"] for i in items)
+    assert 0 <= details["amount_discount"] <= subtotal
+    expected = (
+        min(subtotal, amount_off)
+        if not percent
+        else min(subtotal, int(subtotal * percent / 100 + 0.5))
+    )
+    assert details["amount_discount"] == expected == sum(i["amount_discount"] for i in items)
+    assert details["amount_tax"] == sum(i["amount_tax"] for i in items)
+    per_line = [tax_amount(i["amount_subtotal"] - i["amount_discount"]) for i in items]
+    assert details["amount_tax"] == (sum(per_line) if tax else 0)  # 10 %, half up, per line
+    assert done["amount_total"] == subtotal - expected + details["amount_tax"]
+    assert done["amount_total"] == sum(i["amount_total"] for i in items)
+    assert sandbox.payment_intents[done["payment_intent"]]["amount"] == done["amount_total"]
