@@ -222,6 +222,9 @@ def test_dispute_evidence_submission_method(sandbox, client):
     dispute = sandbox.create_dispute(pi.latest_charge)
     got = client.v1.disputes.retrieve(dispute["id"])
     assert got.evidence_details.submission_method == "not_submitted"
+    # a dispute has its own (empty) metadata: nothing is copied from the charge
+    assert client.v1.charges.retrieve(pi.latest_charge).metadata.to_dict() == {"order_id": "42"}
+    assert got.metadata.to_dict() == {}
 
 
 def _subscription(sandbox, client) -> str:
