@@ -22,8 +22,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
+
 from billing import stripe_gateway
 from billing.models import Order, StripeReference, StripeRefKind
+from core.alerts import alert_send
+from core.models import Alert
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +79,23 @@ def order_by_stripe_id(*, kind: StripeRefKind, stripe_id: str | None) -> Order |
 
 
 def _hint_disagrees(order: Order, metadata: Any, what: str) -> str:
-    """Metadata is only a hint; one that names another order is a red flag, so ignore."""
+    """Metadata is only a hint; one that names another order is a red flag (edited in the
+    Dashboard, or a forgery): the event is ignored and the operator alerted, once per
+    object, since later events about it will be ignored too until the metadata is fixed."""
     claimed = (metadata or {}).get("order_id") if isinstance(metadata, dict) else None
-    if claimed not in (None, "") and str(claimed) != str(order.pk):
-        return f"{what} is order #{order.pk}'s but its metadata names order {claimed}"
-    return ""
+    if claimed in (None, "") or str(claimed) == str(order.pk):
+        return ""
+    note = f"{what} is order #{order.pk}'s but its metadata names order {claimed}"
+    title = f"Order #{order.pk}: {what} names another order"[:255]
+    if not Alert.objects.filter(title=title).exists():
+        body = (
+            f"{note}. Events about it are ignored while they disagree. If the metadata was "
+            f"edited by mistake, set metadata.order_id back to {order.pk} in the Stripe "
+            "Dashboard; otherwise find out who made the change."
+        )
+        # After commit, so a rolled-back duplicate delivery alerts nobody.
+        transaction.on_commit(lambda: alert_send(title=title, body=body, order_id=order.pk))
+    return note
 
 
 def _claimed(obj: dict[str, Any]) -> str:

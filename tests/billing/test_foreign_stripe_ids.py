@@ -151,3 +151,35 @@ def test_foreign_ids_naming_our_orders_change_nothing(catalog, stripe_sandbox, m
     ]
     for note in by_type["charge.refunded"] + by_type["charge.dispute.created"]:
         assert "is not tied to any of our orders" in note, note
+
+
+def test_metadata_naming_another_order_is_ignored_and_alerted(
+    catalog, stripe_sandbox, monthly, alice, sdk
+):
+    order = buy(alice, stripe_sandbox, plan="minecraft-4gb")
+    other = buy(alice, stripe_sandbox, server_name="other")
+    before = {o.pk: order_snapshot(o) for o in (order, other)}
+    catalog.reset_counters()
+    sub = order.stripe_subscription_id
+    for _ in range(2):  # edited twice in the Dashboard: two events, one alert
+        sdk.v1.subscriptions.update(sub, {"metadata": {"order_id": str(other.pk)}})
+        sdk.v1.subscriptions.update(sub, {"cancel_at_period_end": True})
+        sdk.v1.subscriptions.update(sub, {"cancel_at_period_end": False})
+    run_worker()
+
+    assert catalog.counters() == {}
+    assert {o.pk: order_snapshot(o) for o in (order, other)} == before
+    notes = set(
+        StripeEvent.objects.filter(type="customer.subscription.updated").values_list(
+            "status", "order_id", "note"
+        )
+    )
+    assert notes == {
+        (
+            "ignored",
+            None,
+            f"subscription {sub} is order #{order.pk}'s but its metadata names order {other.pk}",
+        )
+    }
+    [alert] = Alert.objects.filter(order_id=order.pk)
+    assert alert.title == f"Order #{order.pk}: subscription {sub} names another order"
