@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from billing.models import Order, OrderEvent, StripeEvent
+from billing.models import Order, OrderEvent, StripeEvent, StripeReference
 from core.errors import ServiceError
 from provisioning.models import ProvisioningAttempt
 
@@ -101,9 +101,9 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
-    list_display = ["event_id", "type", "status", "order", "received_at"]
-    list_filter = ["type", "status"]
-    search_fields = ["event_id", "object_id"]
+    list_display = ["event_id", "type", "status", "order", "note", "received_at"]
+    list_filter = ["type", "status", "api_version"]
+    search_fields = ["event_id", "object_id", "note"]
     actions = ["reprocess"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
@@ -132,3 +132,22 @@ class StripeEventAdmin(admin.ModelAdmin):
             else:
                 note = f" ({result.note})" if result.note else ""
                 self.message_user(request, f"Event {row.event_id}: {result.status}{note}")
+
+
+@admin.register(StripeReference)
+class StripeReferenceAdmin(admin.ModelAdmin):
+    """The Stripe ids that tie events to orders (docs/billing-lifecycle.md). Read-only: an id
+    is proof only because we stored it ourselves."""
+
+    list_display = ["stripe_id", "kind", "order", "source", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["stripe_id", "order__id"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in StripeReference._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -8,6 +8,7 @@ from billing.services import (
     checkout_session_create,
     order_cancel_at_period_end,
     order_change_plan,
+    order_resume,
 )
 from core.api_auth import django_auth
 from storefront.selectors import customer_id
@@ -88,6 +89,17 @@ def _state(order: Order) -> ServerStateOut:
 def cancel(request: HttpRequest, order_id: int) -> ServerStateOut:
     """Cancel the subscription at the end of the paid period."""
     order = order_cancel_at_period_end(order_id=order_id, user_id=customer_id(request))
+    return _state(order)
+
+
+@router.post(
+    "/servers/{order_id}/resume",
+    auth=django_auth,
+    response={200: ServerStateOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 503: ErrorOut},
+)
+def resume(request: HttpRequest, order_id: int) -> ServerStateOut:
+    """Undo a cancellation at period end: the subscription renews again."""
+    order = order_resume(order_id=order_id, user_id=customer_id(request))
     return _state(order)
 
 

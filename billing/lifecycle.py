@@ -1,11 +1,12 @@
 """The server's life follows billing: what Stripe says, and what that means for the server.
 
-Webhook handlers here only find the order the event is about, note the Stripe ids, and queue a
-sync for the worker. The worker's sync (`order_billing_refresh`) re-reads the current state of
-the subscription, charge and dispute from Stripe, so events may come in any order and any
-number of times: the result depends only on where Stripe is now. `order_desired_state` then
-turns that state and our settings into what the server should be (active, suspended,
-terminated); provisioning.lifecycle makes the panel agree, and only then changes the order.
+Webhook handlers here only find the order the event is about (through our own stored Stripe
+ids: billing.resolution), note the Stripe ids, and queue a sync for the worker. The worker's
+sync (`order_billing_refresh`) re-reads the current state of the subscription, charge and
+dispute from Stripe, so events may come in any order and any number of times: the result
+depends only on where Stripe is now. `order_desired_state` then turns that state and our
+settings into what the server should be (active, suspended, terminated);
+provisioning.lifecycle makes the panel agree, and only then changes the order.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db import transaction
 
 from billing import stripe_gateway
 from billing.models import Order, OrderStatus
+from billing.resolution import order_for_charge, order_for_invoice, order_for_subscription
 from core import clock
 from core.alerts import alert_send
 
@@ -34,47 +36,8 @@ def _dt(ts: Any) -> datetime | None:
     return datetime.fromtimestamp(int(ts), tz=UTC) if ts else None
 
 
-# --------------------------------------------------------------------------- finding the order
-def _order_by_ref(metadata: dict[str, Any] | None) -> Order | None:
-    ref = (metadata or {}).get("order_id")
-    if ref and str(ref).isdigit():
-        return Order.objects.filter(pk=int(ref)).first()
-    return None
-
-
-def order_for_subscription(subscription: dict[str, Any]) -> Order | None:
-    order = Order.objects.filter(stripe_subscription_id=subscription.get("id")).first()
-    if order is None:
-        order = _order_by_ref(subscription.get("metadata"))
-        if order is not None and order.stripe_subscription_id not in (None, subscription["id"]):
-            return None  # that order belongs to another subscription
-    return order
-
-
-def _subscription_of_invoice(invoice: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
-    details = ((invoice.get("parent") or {}).get("subscription_details")) or {}
-    return details.get("subscription"), details.get("metadata") or {}
-
-
-def order_for_charge(charge: dict[str, Any]) -> Order | None:
-    order = _order_by_ref(charge.get("metadata"))
-    if order is None and charge.get("payment_intent"):
-        order = Order.objects.filter(stripe_payment_intent_id=charge["payment_intent"]).first()
-    if order is None and charge.get("id"):
-        order = Order.objects.filter(stripe_charge_id=charge["id"]).first()
-    if order is None and charge.get("customer"):
-        # A subscription's renewal charge names only the customer: unambiguous if they have
-        # one subscription order.
-        candidates = list(
-            Order.objects.filter(
-                stripe_customer_id=charge["customer"], stripe_subscription_id__isnull=False
-            )[:2]
-        )
-        order = candidates[0] if len(candidates) == 1 else None
-    return order
-
-
 # --------------------------------------------------------------------------- webhook handlers
+# Each finds the order only through billing.resolution (our stored ids), never by metadata.
 @dataclass(frozen=True)
 class Noted:
     order: Order | None
@@ -89,56 +52,61 @@ def _queue_sync(order: Order) -> None:
 
 def on_subscription_event(event: dict[str, Any]) -> Noted:
     subscription = event["data"]["object"]
-    order = order_for_subscription(subscription)
-    if order is None:
-        return Noted(None, "not one of our subscriptions")
-    if not order.stripe_subscription_id:
-        Order.objects.filter(pk=order.pk).update(stripe_subscription_id=subscription["id"])
-    _queue_sync(order)
-    return Noted(order, "sync queued")
+    found = order_for_subscription(subscription.get("id"), subscription.get("metadata"))
+    if found.order is None:
+        return Noted(None, found.reason)
+    _queue_sync(found.order)
+    return Noted(found.order, "sync queued")
 
 
 def on_invoice_event(event: dict[str, Any]) -> Noted:
-    subscription_id, metadata = _subscription_of_invoice(event["data"]["object"])
-    if not subscription_id:
-        return Noted(None, "not a subscription invoice")
-    order = order_for_subscription({"id": subscription_id, "metadata": metadata})
-    if order is None:
-        return Noted(None, "not one of our subscriptions")
-    if not order.stripe_subscription_id:
-        Order.objects.filter(pk=order.pk).update(stripe_subscription_id=subscription_id)
-    _queue_sync(order)
-    return Noted(order, "sync queued")
+    found = order_for_invoice(event["data"]["object"])
+    if found.order is None:
+        return Noted(None, found.reason)
+    _queue_sync(found.order)
+    return Noted(found.order, "sync queued")
 
 
 def on_charge_refunded(event: dict[str, Any]) -> Noted:
     charge = event["data"]["object"]
-    order = order_for_charge(charge)
-    if order is None:
-        return Noted(None, "not one of our charges")
-    Order.objects.filter(pk=order.pk).update(stripe_charge_id=charge["id"])
-    _queue_sync(order)
-    return Noted(order, "sync queued")
+    found = order_for_charge(
+        charge_id=charge.get("id"),
+        payment_intent_id=charge.get("payment_intent"),
+        customer_id=charge.get("customer"),
+        metadata=charge.get("metadata"),
+        what=f"refunded charge {charge.get('id')}",
+    )
+    if found.order is None:
+        return Noted(None, found.reason)
+    Order.objects.filter(pk=found.order.pk).update(stripe_charge_id=charge["id"])
+    _queue_sync(found.order)
+    return Noted(found.order, "sync queued")
 
 
 def on_dispute_event(event: dict[str, Any]) -> Noted:
     dispute = event["data"]["object"]
-    charge = {
-        "id": dispute.get("charge"),
-        "payment_intent": dispute.get("payment_intent"),
-        "metadata": dispute.get("metadata"),
-    }
-    order = order_for_charge(charge)
+    found = order_for_charge(
+        charge_id=dispute.get("charge"),
+        payment_intent_id=dispute.get("payment_intent"),
+        customer_id=None,  # a dispute does not name the customer
+        metadata=dispute.get("metadata"),
+        what=f"dispute {dispute.get('id')}",
+    )
+    order = found.order
     if order is None:
-        return Noted(None, "not one of our charges")
+        return Noted(None, found.reason)
     Order.objects.filter(pk=order.pk).update(stripe_dispute_id=dispute["id"])
     if event["type"] == "charge.dispute.created":
-        alert_send(
-            title=f"Order #{order.pk}: payment disputed",
-            body=f"Dispute {dispute['id']} ({dispute.get('reason', 'unknown reason')}) on charge "
+        body = (
+            f"Dispute {dispute['id']} ({dispute.get('reason', 'unknown reason')}) on charge "
             f"{dispute.get('charge')}. The server is being suspended until the dispute is "
-            "closed. Respond to the dispute in the Stripe dashboard.",
-            order_id=order.pk,
+            "closed. Respond to the dispute in the Stripe dashboard."
+        )
+        # After commit, so a rolled-back duplicate delivery alerts nobody.
+        transaction.on_commit(
+            lambda: alert_send(
+                title=f"Order #{order.pk}: payment disputed", body=body, order_id=order.pk
+            )
         )
     _queue_sync(order)
     return Noted(order, "sync queued")

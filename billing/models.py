@@ -46,6 +46,12 @@ class Order(TimeStampedModel):
     stripe_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     stripe_customer_id = models.CharField(max_length=255, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    # The Stripe price the customer ordered (the plan's at checkout): a paid session must
+    # carry exactly this price (docs/billing-lifecycle.md, "What a paid session must match").
+    stripe_price_id = models.CharField(max_length=255, blank=True)
+    # Counts our state-changing Stripe requests for this order (cancel, resume, plan change):
+    # part of each idempotency key, so a second cancel after a resume is a new request.
+    stripe_request_seq = models.PositiveIntegerField(default=0)
     # The port reserved at checkout, then the server's primary allocation. Unique: one order
     # per port. Released (NULL) when an unpaid order is cancelled.
     allocation = models.OneToOneField(
@@ -130,6 +136,9 @@ class StripeEventStatus(models.TextChoices):
     """Not an event we act on, or not about one of our orders."""
     FAILED = "failed", "Failed"
     """Handling raised an error; see `error`. Reprocess from the admin."""
+    WRONG_VERSION = "wrong_version", "Wrong API version"
+    """Rendered at another API version than ours: stored, not acted on. The same event
+    delivered again at our version (after `manage.py stripe_setup`) is processed."""
 
 
 class StripeEvent(models.Model):
@@ -144,6 +153,8 @@ class StripeEvent(models.Model):
     payload = models.JSONField()
     status = models.CharField(max_length=20, choices=StripeEventStatus.choices)
     error = models.TextField(blank=True)
+    # What handling concluded, e.g. why an event was ignored ("charge ch_... is not one of ours").
+    note = models.TextField(blank=True)
     order = models.ForeignKey(
         Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="stripe_events"
     )
@@ -155,3 +166,37 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class StripeRefKind(models.TextChoices):
+    SESSION = "checkout_session", "Checkout Session"
+    """Created by us at checkout."""
+    PAYMENT_INTENT = "payment_intent", "PaymentIntent"
+    """A one-off session's, or an invoice payment's of one of our subscriptions."""
+    SUBSCRIPTION = "subscription", "Subscription"
+    """Created by the order's own (proven) Checkout Session."""
+    INVOICE = "invoice", "Invoice"
+    """An invoice of one of our subscriptions."""
+    CHARGE = "charge", "Charge"
+    """A charge of one of our PaymentIntents."""
+
+
+class StripeReference(models.Model):
+    """The Stripe ids that prove an event is about an order: each was stored when we created
+    the object, or when we first saw it under an id already proven ours (a session's
+    subscription, a subscription's invoice, an invoice's PaymentIntent, its charge). Stripe
+    ids are unique across the account, so one id belongs to at most one order."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="stripe_refs")
+    kind = models.CharField(max_length=20, choices=StripeRefKind.choices)
+    stripe_id = models.CharField(max_length=255, unique=True)
+    # How we learned it: "created at checkout", "session cs_...", "invoice_payments of pi_...".
+    source = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "stripe_references"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.stripe_id} -> order #{self.order_id}"

@@ -8,13 +8,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from billing import stripe_gateway
-from billing.models import Order, OrderStatus
+from billing.idempotency import idempotency_key, order_next_request_key
+from billing.models import Order, OrderStatus, StripeRefKind
+from billing.resolution import order_for_session, stripe_ref_add
 from billing.transitions import (
     TransitionResult,
     order_note,
@@ -25,6 +26,7 @@ from catalog.models import Allocation, Plan, Region
 from catalog.selectors import plan_get_active, region_get_active
 from catalog.services import allocation_claim
 from catalog.variables import variables_validate
+from core.alerts import alert_send
 from core.errors import NotFound, ServiceError, Unavailable
 
 logger = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ def _order_create_with_reservation(
             status=OrderStatus.PENDING,
             amount_cents=plan.price_cents,
             currency=plan.currency,
+            stripe_price_id=plan.stripe_price_id,
             allocation=allocation,
         )
 
@@ -102,11 +105,9 @@ def checkout_session_create(
     order = _order_create_with_reservation(
         user=user, plan=plan, region=region, server_name=name, variables=clean
     )
-    params = _session_params(order=order, plan=plan, user=user)
+    customer = _known_customer(user=user)
     try:
-        session = stripe_gateway.checkout_session_create(
-            params=params, idempotency_key=f"checkout-session-order-{order.pk}"
-        )
+        session = _session_create(order=order, plan=plan, user=user, customer=customer)
     except (Unavailable, stripe_gateway.StripeRefused) as exc:
         order_cancel(order_id=order.pk, actor="checkout", reason=f"Stripe session failed: {exc}")
         if isinstance(exc, Unavailable):
@@ -116,26 +117,95 @@ def checkout_session_create(
             code="payment_configuration",
             status=502,
         ) from exc
+    # The proof every later event about this checkout is checked against.
     Order.objects.filter(pk=order.pk).update(stripe_session_id=session["id"])
     order.stripe_session_id = session["id"]
+    stripe_ref_add(
+        order=order,
+        kind=StripeRefKind.SESSION,
+        stripe_id=session["id"],
+        source="created at checkout",
+    )
     return CheckoutResult(order=order, checkout_url=session["url"])
 
 
-def _session_params(*, order: Order, plan: Plan, user: User) -> dict[str, Any]:
-    order_ref = str(order.pk)
-    # Session metadata is not copied to the PaymentIntent or the Subscription: refunds,
-    # disputes and renewals need the order id there too.
-    mode_params: dict[str, Any] = (
-        {"mode": "subscription", "subscription_data": {"metadata": {"order_id": order_ref}}}
-        if plan.recurring_interval
-        else {"mode": "payment", "payment_intent_data": {"metadata": {"order_id": order_ref}}}
+def _known_customer(*, user: User) -> str:
+    """The Stripe customer a paid order of this user proved theirs (its session created it):
+    a returning customer keeps one Stripe customer, one saved card, one billing history."""
+    return (
+        Order.objects.filter(user=user, paid_at__isnull=False)
+        .exclude(stripe_customer_id="")
+        .order_by("-paid_at")
+        .values_list("stripe_customer_id", flat=True)
+        .first()
+    ) or ""
+
+
+def _session_create(*, order: Order, plan: Plan, user: User, customer: str) -> dict[str, Any]:
+    """The order's Checkout Session. Attempt 1 names the known customer; if Stripe refuses it
+    (deleted in the Dashboard), attempt 2 starts over with the e-mail address. Each attempt
+    has its own idempotency key: the parameters differ."""
+    params = _session_params(order=order, plan=plan, user=user, customer=customer)
+    try:
+        return stripe_gateway.checkout_session_create(
+            params=params,
+            idempotency_key=idempotency_key(
+                order_id=order.pk, purpose="checkout-session", attempt=1
+            ),
+        )
+    except stripe_gateway.StripeRefused:
+        if not customer:
+            raise
+        logger.warning(
+            "Stripe refused customer %s for order #%s; using the e-mail", customer, order.pk
+        )
+    return stripe_gateway.checkout_session_create(
+        params=_session_params(order=order, plan=plan, user=user, customer=""),
+        idempotency_key=idempotency_key(order_id=order.pk, purpose="checkout-session", attempt=2),
     )
+
+
+def _session_params(*, order: Order, plan: Plan, user: User, customer: str) -> dict[str, Any]:
+    order_ref = str(order.pk)
+    # Session metadata is not copied to the PaymentIntent or the Subscription, so the order id
+    # goes there too: for the operator reading the Dashboard. It is never what finds the
+    # order (billing.resolution: our stored ids do).
+    mode_params: dict[str, Any]
+    if plan.recurring_interval:
+        mode_params = {
+            "mode": "subscription",
+            "subscription_data": {"metadata": {"order_id": order_ref}},
+        }
+    else:
+        pi_data: dict[str, Any] = {"metadata": {"order_id": order_ref}}
+        if settings.STRIPE_RECEIPT_EMAILS:
+            # Stripe e-mails a receipt to this address when the payment succeeds (Stripe API,
+            # payment_intent_data.receipt_email). Subscription invoices are e-mailed to the
+            # customer's own e-mail by the Dashboard's "Email customers about successful
+            # payments" setting.
+            pi_data["receipt_email"] = user.email
+        mode_params = {"mode": "payment", "payment_intent_data": pi_data}
+    if settings.STRIPE_ALLOW_PROMOTION_CODES:
+        # Stripe's own promotion code field on the Checkout page; the discount is checked
+        # against amount_subtotal when the session is paid (_session_mismatch).
+        mode_params["allow_promotion_codes"] = True
+    if settings.STRIPE_AUTOMATIC_TAX:
+        # Stripe Tax works the tax out from the customer's address, so Checkout must ask for
+        # it (Stripe docs, "Collect taxes" with Checkout: billing_address_collection).
+        mode_params["automatic_tax"] = {"enabled": True}
+        mode_params["billing_address_collection"] = "required"
+        if customer:
+            # Stripe: with automatic tax and an existing customer, the address entered at
+            # Checkout must be saved onto the customer (customer_update[address]=auto).
+            mode_params["customer_update"] = {"address": "auto"}
+    # Either the customer we know, or their e-mail for Stripe to create one (not both:
+    # Stripe refuses customer with customer_email).
+    mode_params.update({"customer": customer} if customer else {"customer_email": user.email})
     return {
         **mode_params,
-        "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
+        "line_items": [{"price": order.stripe_price_id or plan.stripe_price_id, "quantity": 1}],
         "client_reference_id": order_ref,
         "metadata": {"order_id": order_ref},
-        "customer_email": user.email,
         "success_url": f"{settings.API_URL}/orders/{order.pk}?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{settings.API_URL}/orders/{order.pk}/cancel",
         "expires_at": int(timezone.now().timestamp()) + settings.CHECKOUT_EXPIRES_SECONDS,
@@ -144,12 +214,11 @@ def _session_params(*, order: Order, plan: Plan, user: User) -> dict[str, Any]:
 
 def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> bool:
     """Stripe says the order is paid. Returns whether it changed: a paid (or later) order is
-    left alone, so duplicate and concurrent deliveries are harmless, and an order bound to
-    another Checkout Session is never paid by this one."""
+    left alone, so duplicate and concurrent deliveries are harmless, and only the Checkout
+    Session stored on the order can pay it (an order with none stored, e.g. cancelled because
+    its checkout failed, is never paid by any session)."""
     updates = {
         "paid_at": timezone.now(),
-        # The webhook can beat the checkout view to storing the session id.
-        "stripe_session_id": Coalesce(F("stripe_session_id"), Value(session["id"])),
         "stripe_customer_id": session.get("customer") or "",
         "stripe_payment_intent_id": session.get("payment_intent") or "",
         "stripe_subscription_id": session.get("subscription") or None,
@@ -157,10 +226,9 @@ def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> bo
     reason = f"Checkout Session {session['id']} is {session.get('payment_status')}"
     # savepoint=False: inside the webhook's transaction a savepoint is two round trips for
     # nothing (any failure here fails the whole event anyway).
-    ours = Q(stripe_session_id__isnull=True) | Q(stripe_session_id=session["id"])
     with transaction.atomic(savepoint=False):
         # A cancelled order that Stripe still charged must still be served (invariant 2).
-        return any(
+        changed = any(
             order_transition_if(
                 order_id=order_id,
                 from_status=from_status,
@@ -168,10 +236,29 @@ def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> bo
                 actor=actor,
                 reason=reason,
                 updates=updates,
-                where=ours,
+                where=Q(stripe_session_id=session["id"]),
             )
             for from_status in (OrderStatus.PENDING, OrderStatus.CANCELLED)
         )
+        if changed:
+            # First seen under the proven session: from now on they prove events too.
+            order = Order(pk=order_id)
+            source = f"Checkout Session {session['id']}"
+            if session.get("subscription"):
+                stripe_ref_add(
+                    order=order,
+                    kind=StripeRefKind.SUBSCRIPTION,
+                    stripe_id=session["subscription"],
+                    source=source,
+                )
+            if session.get("payment_intent"):
+                stripe_ref_add(
+                    order=order,
+                    kind=StripeRefKind.PAYMENT_INTENT,
+                    stripe_id=session["payment_intent"],
+                    source=source,
+                )
+        return changed
 
 
 def order_cancel(*, order_id: int, actor: str, reason: str) -> TransitionResult:
@@ -194,58 +281,120 @@ _FULFIL_PAYMENT_STATUSES = {"paid", "no_payment_required"}
 class SessionResult:
     order: Order | None
     note: str
+    # The session is the order's but does not pay for it (amount, currency, mode, price).
+    refused: bool = False
 
 
-def _session_order_id(session: dict[str, Any]) -> int | None:
-    ref = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
-    return int(ref) if ref and str(ref).isdigit() else None
+def _line_item_prices(session: dict[str, Any]) -> list[tuple[str, int]]:
+    items = ((session.get("line_items") or {}).get("data")) or []
+    return [
+        (str((item.get("price") or {}).get("id") or ""), int(item.get("quantity") or 0))
+        for item in items
+    ]
 
 
-def _order_for_session(session: dict[str, Any]) -> Order | None:
-    order_id = _session_order_id(session)
-    if order_id is None:
-        return None
-    order = Order.objects.only("id", "status", "stripe_session_id").filter(pk=order_id).first()
-    if order is None:
-        return None
-    if order.stripe_session_id and order.stripe_session_id != session.get("id"):
-        # Someone else's session carrying our order id: never let it pay for our order.
-        return None
-    return order
+def _money(cents: Any, currency: str) -> str:
+    return f"{cents} {currency.upper()} (minor units)"
 
 
-def checkout_session_fulfil(*, session: dict[str, Any], actor: str) -> SessionResult:
+def session_mismatch(*, order: Order, session: dict[str, Any]) -> str:
+    """Why a paid session does not pay for this order ("" when it does): the mode, currency,
+    price and amount must be what the order was sold for. With STRIPE_ALLOW_PROMOTION_CODES
+    the discount is Stripe's (total_details.amount_discount), so the price before it
+    (amount_subtotal) is what must match; with STRIPE_AUTOMATIC_TAX Stripe may add tax
+    (total_details.amount_tax) on top. `session` must have its line items expanded."""
+    plan = order.plan
+    expected_mode = "subscription" if plan.recurring_interval else "payment"
+    problems: list[str] = []
+    if session.get("mode") != expected_mode:
+        problems.append(f"mode {session.get('mode')}, the order needs {expected_mode}")
+    currency = str(session.get("currency") or "")
+    if currency.lower() != order.currency.lower():
+        problems.append(f"currency {currency or 'none'}, the order is in {order.currency}")
+    price_id = order.stripe_price_id or plan.stripe_price_id
+    prices = _line_item_prices(session)
+    if prices != [(price_id, 1)]:
+        shown = ", ".join(f"{p} x{q}" for p, q in prices) or "none"
+        problems.append(f"line items {shown}, the order is 1 x {price_id}")
+    totals = session.get("total_details") or {}
+    discount = int(totals.get("amount_discount") or 0)
+    tax = int(totals.get("amount_tax") or 0)
+    subtotal, total = session.get("amount_subtotal"), session.get("amount_total")
+    if discount and not settings.STRIPE_ALLOW_PROMOTION_CODES:
+        problems.append(f"a discount of {discount}, but promotion codes are off")
+    if tax and not settings.STRIPE_AUTOMATIC_TAX:
+        problems.append(f"tax of {tax}, but automatic tax is off")
+    # Exclusive tax is added to the total; inclusive tax is already in the subtotal.
+    possible_totals = {order.amount_cents - discount + tax, order.amount_cents - discount}
+    if subtotal != order.amount_cents or total not in possible_totals:
+        problems.append(
+            f"paid {_money(total, currency)} (subtotal {subtotal}, discount {discount}, tax "
+            f"{tax}), the order costs {_money(order.amount_cents, order.currency)}"
+        )
+    return "; ".join(problems)
+
+
+def _refuse_payment(*, order: Order, session: dict[str, Any], why: str, actor: str) -> str:
+    note = f"Checkout Session {session['id']} was paid but does not match the order: {why}"
+    order_note(order=order, actor=actor, reason=f"not marked paid: {note}")
+    # After commit: a duplicate delivery (whose transaction rolls back) alerts nobody twice.
+    transaction.on_commit(
+        lambda: alert_send(
+            title=f"Order #{order.pk}: payment does not match the order",
+            body=f"{note}. The order stays unpaid and no server is created. Check the plan's "
+            "price and currency against Stripe (admin -> Catalog -> Plans), then refund the "
+            "payment in the Stripe Dashboard or fix the order.",
+            order_id=order.pk,
+        )
+    )
+    return f"not paid: {why}"
+
+
+def checkout_session_fulfil(
+    *, session: dict[str, Any], actor: str, verified: dict[str, Any] | None = None
+) -> SessionResult:
     """The one fulfilment path (Stripe's guidance), for the webhook and the reconciler alike:
-    safe to run any number of times, concurrently, for the same session."""
-    order_id = _session_order_id(session)
-    paid = session.get("payment_status") in _FULFIL_PAYMENT_STATUSES
-    # The hot path is the conditional UPDATE itself (it checks status and session); the order
-    # is read only to explain why nothing changed.
-    if (
-        order_id is not None
-        and paid
-        and order_mark_paid(order_id=order_id, session=session, actor=actor)
-    ):
-        from provisioning.services import provisioning_enqueue
+    safe to run any number of times, concurrently, for the same session.
 
-        provisioning_enqueue(order_id=order_id)
-        return SessionResult(Order(pk=order_id), "order paid, provisioning queued")
-    order = _order_for_session(session)
+    Only the session stored on the order can pay it, and only when what was paid matches
+    what was ordered: the session is read back from Stripe with its line items (one call;
+    `verified` when the caller has just read it so), since an event never carries them."""
+    found = order_for_session(session)
+    order = found.order
     if order is None:
-        return SessionResult(None, "not one of our orders")
-    if not paid:
+        return SessionResult(None, found.reason)
+    if session.get("payment_status") not in _FULFIL_PAYMENT_STATUSES:
         # A delayed payment method: async_payment_succeeded (or the reconciler) comes later.
         return SessionResult(
             order, f"payment_status={session.get('payment_status')}: waiting for the payment"
         )
+    if order.status not in (OrderStatus.PENDING, OrderStatus.CANCELLED):
+        return SessionResult(order, "order already paid")
+    full = verified or stripe_gateway.checkout_session_retrieve(
+        session_id=session["id"], line_items=True
+    )
+    if full.get("payment_status") not in _FULFIL_PAYMENT_STATUSES:
+        return SessionResult(
+            order, f"Stripe says payment_status={full.get('payment_status')}: not paid"
+        )
+    why = session_mismatch(order=order, session=full)
+    if why:
+        note = _refuse_payment(order=order, session=full, why=why, actor=actor)
+        return SessionResult(order, note, refused=True)
+    if order_mark_paid(order_id=order.pk, session=full, actor=actor):
+        from provisioning.services import provisioning_enqueue
+
+        provisioning_enqueue(order_id=order.pk)
+        return SessionResult(order, "order paid, provisioning queued")
     return SessionResult(order, "order already paid")
 
 
 def checkout_session_close(*, session: dict[str, Any], actor: str, reason: str) -> SessionResult:
     """The session ended unpaid (expired, or a delayed payment failed): release the port."""
-    order = _order_for_session(session)
+    found = order_for_session(session)
+    order = found.order
     if order is None:
-        return SessionResult(None, "not one of our orders")
+        return SessionResult(None, found.reason)
     if order.status != OrderStatus.PENDING:
         return SessionResult(order, f"order already {order.status}")
     order_cancel(order_id=order.pk, actor=actor, reason=reason)
@@ -257,13 +406,15 @@ def order_reconcile_pending(*, order_id: int, actor: str = "reconciler") -> str:
     order = Order.objects.get(pk=order_id)
     if order.status != OrderStatus.PENDING or not order.stripe_session_id:
         return f"order is {order.status}"
-    session = stripe_gateway.checkout_session_retrieve(session_id=order.stripe_session_id)
+    session = stripe_gateway.checkout_session_retrieve(
+        session_id=order.stripe_session_id, line_items=True
+    )
     if session.get("status") == "expired":
         return checkout_session_close(
             session=session, actor=actor, reason="checkout session expired (found by reconciler)"
         ).note
     if session.get("status") == "complete":
-        return checkout_session_fulfil(session=session, actor=actor).note
+        return checkout_session_fulfil(session=session, actor=actor, verified=session).note
     return "still open"
 
 
@@ -287,16 +438,69 @@ def order_cancel_at_period_end(*, order_id: int, user_id: int) -> Order:
         raise ServiceError("This server was paid once; there is nothing to cancel.", code="one_off")
     if order.status not in (OrderStatus.PROVISIONED, OrderStatus.SUSPENDED):
         raise ServiceError(f"The server is {order.status}; it cannot be cancelled now.", status=409)
+    if order.cancel_at_period_end:
+        raise ServiceError(
+            "The subscription is already cancelled at the end of the period.",
+            code="already_cancelled",
+            status=409,
+        )
+    _set_cancel_at_period_end(order=order, user_id=user_id, cancel=True)
+    return order
+
+
+def order_resume_refusal(order: Order) -> ServiceError | None:
+    """Why the order's subscription cannot be resumed now (None: it can). The order page
+    shows the Resume button exactly when this is None."""
+    if not order.stripe_subscription_id:
+        return ServiceError(
+            "This server was paid once; there is nothing to resume.", code="one_off"
+        )
+    if not order.cancel_at_period_end:
+        return ServiceError(
+            "The subscription is not cancelled; there is nothing to resume.",
+            code="not_cancelled",
+            status=409,
+        )
+    if order.status not in (OrderStatus.PROVISIONED, OrderStatus.SUSPENDED) or (
+        order.subscription_status == "canceled"
+    ):
+        return ServiceError(
+            "The subscription has ended; it cannot be resumed. Buy a new server instead.",
+            code="ended",
+            status=409,
+        )
+    return None
+
+
+def order_resume(*, order_id: int, user_id: int) -> Order:
+    """The customer changes their mind before the period ends: the subscription renews again
+    (Stripe: update cancel_at_period_end=false, allowed until the subscription has ended)."""
+    order = _customer_order(order_id=order_id, user_id=user_id)
+    refusal = order_resume_refusal(order)
+    if refusal is not None:
+        raise refusal
+    _set_cancel_at_period_end(order=order, user_id=user_id, cancel=False)
+    return order
+
+
+def _set_cancel_at_period_end(*, order: Order, user_id: int, cancel: bool) -> None:
+    purpose = "cancel-at-period-end" if cancel else "resume"
+    assert order.stripe_subscription_id
     stripe_gateway.subscription_update(
         subscription_id=order.stripe_subscription_id,
-        params={"cancel_at_period_end": True},
-        idempotency_key=f"order-{order.pk}-cancel-at-period-end",
+        params={"cancel_at_period_end": cancel},
+        # A fresh key per request: cancel -> resume -> cancel sends the same parameters
+        # again, and Stripe would answer the old response to a reused key.
+        idempotency_key=order_next_request_key(order_id=order.pk, purpose=purpose),
     )
-    Order.objects.filter(pk=order.pk).update(cancel_at_period_end=True)
-    order_note(order=order, actor=f"customer:{user_id}", reason="cancel at period end requested")
+    Order.objects.filter(pk=order.pk).update(cancel_at_period_end=cancel)
+    order_note(
+        order=order,
+        actor=f"customer:{user_id}",
+        reason="cancel at period end requested" if cancel else "subscription resumed",
+    )
     _billing_sync(order.pk)
     order.refresh_from_db()
-    return order
 
 
 def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
@@ -347,7 +551,7 @@ def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
             "items": [{"id": items[0]["id"], "price": new_plan.stripe_price_id}],
             "proration_behavior": "create_prorations",
         },
-        idempotency_key=f"order-{order.pk}-plan-{new_plan.slug}-{order.updated_at.timestamp()}",
+        idempotency_key=order_next_request_key(order_id=order.pk, purpose=f"plan-{new_plan.slug}"),
     )
     Order.objects.filter(pk=order.pk).update(plan=new_plan, build_pending=True)
     order_note(

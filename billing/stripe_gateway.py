@@ -71,8 +71,19 @@ def checkout_session_create(*, params: dict[str, Any], idempotency_key: str) -> 
     )
 
 
-def checkout_session_retrieve(*, session_id: str) -> dict[str, Any]:
-    return _call("checkout session retrieve", client().v1.checkout.sessions.retrieve, session_id)
+def checkout_session_retrieve(*, session_id: str, line_items: bool = False) -> dict[str, Any]:
+    """The session; with `line_items`, its line items too (expandable, not returned by
+    default: Stripe API, "Retrieve a Checkout Session", expand[]=line_items)."""
+    if not line_items:
+        return _call(
+            "checkout session retrieve", client().v1.checkout.sessions.retrieve, session_id
+        )
+    return _call(
+        "checkout session retrieve",
+        client().v1.checkout.sessions.retrieve,
+        session_id,
+        {"expand": ["line_items"]},
+    )
 
 
 def checkout_session_expire(*, session_id: str) -> dict[str, Any]:
@@ -130,3 +141,58 @@ def charge_retrieve(*, charge_id: str) -> dict[str, Any]:
 
 def dispute_retrieve(*, dispute_id: str) -> dict[str, Any]:
     return _call("dispute retrieve", client().v1.disputes.retrieve, dispute_id)
+
+
+def invoice_payments_for_payment_intent(*, payment_intent_id: str) -> list[dict[str, Any]]:
+    """The invoice payments made by a PaymentIntent, each with its invoice expanded: how a
+    subscription's charge leads back to its subscription. Since API 2025-03-31.basil the
+    PaymentIntent no longer names its invoice; the invoice payment does (Stripe API,
+    "List all payments for an invoice": filter payment[type]=payment_intent and
+    payment[payment_intent]; stripe/_invoice_payment_service.py in the SDK)."""
+    page = _call(
+        "invoice payments list",
+        client().v1.invoice_payments.list,
+        {
+            "payment": {"type": "payment_intent", "payment_intent": payment_intent_id},
+            "expand": ["data.invoice"],
+            "limit": 10,
+        },
+    )
+    return list(page.get("data") or [])
+
+
+def webhook_endpoints_list() -> list[dict[str, Any]]:
+    """Every webhook endpoint of the account (Stripe allows at most 16, so one page of 100)."""
+    page = _call("webhook endpoints list", client().v1.webhook_endpoints.list, {"limit": 100})
+    return list(page.get("data") or [])
+
+
+def webhook_endpoint_create(
+    *, url: str, enabled_events: list[str], api_version: str, description: str
+) -> dict[str, Any]:
+    """The response is the only time Stripe shows the endpoint's signing `secret`."""
+    return _call(
+        "webhook endpoint create",
+        client().v1.webhook_endpoints.create,
+        {
+            "url": url,
+            "enabled_events": enabled_events,  # type: ignore[typeddict-item]
+            "api_version": api_version,  # type: ignore[typeddict-item]
+            "description": description,
+        },
+    )
+
+
+def webhook_endpoint_update(*, endpoint_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`api_version` cannot be changed on an existing endpoint (Stripe API, "Update a webhook
+    endpoint": url, enabled_events, description, disabled, metadata only)."""
+    return _call(
+        "webhook endpoint update",
+        client().v1.webhook_endpoints.update,
+        endpoint_id,
+        params,  # type: ignore[arg-type]
+    )
+
+
+def webhook_endpoint_delete(*, endpoint_id: str) -> dict[str, Any]:
+    return _call("webhook endpoint delete", client().v1.webhook_endpoints.delete, endpoint_id)

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from billing.events import HANDLED_EVENTS, PINNED_API_VERSION
 from billing.lifecycle import (
     Noted,
     on_charge_refunded,
@@ -24,6 +25,8 @@ from billing.lifecycle import (
 )
 from billing.models import Order, StripeEvent, StripeEventStatus
 from billing.services import checkout_session_close, checkout_session_fulfil
+from core.alerts import alert_send
+from core.models import Alert
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +49,8 @@ def _on_session_paid(event: dict[str, Any]) -> Outcome:
     result = checkout_session_fulfil(
         session=event["data"]["object"], actor=f"webhook {event['id']}"
     )
-    if result.order is None:
-        return Outcome(StripeEventStatus.IGNORED, result.note)
+    if result.order is None or result.refused:
+        return Outcome(StripeEventStatus.IGNORED, result.note, result.order)
     return Outcome(StripeEventStatus.PROCESSED, result.note, result.order)
 
 
@@ -70,7 +73,7 @@ def _lifecycle(handler: Callable[[dict[str, Any]], Noted]) -> Callable[[dict[str
     return run
 
 
-HANDLERS: dict[str, Callable[[dict[str, Any]], Outcome]] = {
+_HANDLERS: dict[str, Callable[[dict[str, Any]], Outcome]] = {
     "checkout.session.completed": _on_session_paid,
     "checkout.session.async_payment_succeeded": _on_session_paid,
     "checkout.session.async_payment_failed": _on_session_closed_unpaid,
@@ -87,11 +90,48 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], Outcome]] = {
     "charge.dispute.created": _lifecycle(on_dispute_event),
     "charge.dispute.closed": _lifecycle(on_dispute_event),
 }
+# The dispatcher, stripe_setup and doctor share one list (billing.events); a handler without
+# its event there, or the reverse, is a bug caught at import.
+if set(_HANDLERS) != set(HANDLED_EVENTS):  # pragma: no cover - a programming error
+    raise RuntimeError("billing.webhooks handlers and billing.events.HANDLED_EVENTS differ")
+HANDLERS = {name: _HANDLERS[name] for name in HANDLED_EVENTS}
+
+
+def _version_alert(api_version: str) -> None:
+    """One alert per foreign API version, however many events arrive at it."""
+    title = f"Stripe events arrive at API version {api_version or '(none)'}"
+    if Alert.objects.filter(title=title).exists():
+        return
+    body = (
+        f"A webhook endpoint sends events rendered at API version {api_version or '(none)'}, "
+        f"but this installation reads {PINNED_API_VERSION}. Those events are stored and not "
+        "acted on. Fix: run `manage.py stripe_setup` (it recreates this installation's "
+        "endpoint at the right version and prints the new signing secret for "
+        "STRIPE_WEBHOOK_SECRET), then replay the stored events from the Stripe Dashboard."
+    )
+    # After commit, so a rolled-back duplicate delivery alerts nobody.
+    transaction.on_commit(lambda: alert_send(title=title, body=body))
 
 
 def _handle(event: dict[str, Any]) -> Outcome:
     handler = HANDLERS.get(event["type"])
-    return handler(event) if handler else Outcome(StripeEventStatus.IGNORED, "not handled")
+    if handler is None:
+        return Outcome(StripeEventStatus.IGNORED, "not handled")
+    api_version = str(event.get("api_version") or "")
+    if api_version != PINNED_API_VERSION:
+        # Another version renders objects differently (e.g. an invoice without
+        # parent.subscription_details): acting on it would misread it.
+        _version_alert(api_version)
+        return Outcome(
+            StripeEventStatus.WRONG_VERSION,
+            f"API version {api_version or '(none)'} is not {PINNED_API_VERSION}: stored, not "
+            "acted on (run `manage.py stripe_setup`)",
+        )
+    return handler(event)
+
+
+# A stored event in one of these states is handled again when it comes back.
+_REPROCESSED = (StripeEventStatus.FAILED, StripeEventStatus.WRONG_VERSION)
 
 
 def stripe_event_process(*, event: dict[str, Any]) -> EventResult:
@@ -105,13 +145,15 @@ def stripe_event_process(*, event: dict[str, Any]) -> EventResult:
     try:
         with transaction.atomic():
             outcome = _handle(event)
-            StripeEvent.objects.create(**_row_fields(event, outcome.status), order=outcome.order)
+            StripeEvent.objects.create(
+                **_row_fields(event, outcome.status), note=outcome.note[:2000], order=outcome.order
+            )
             return EventResult(duplicate=False, status=outcome.status, note=outcome.note)
     except IntegrityError:
         existing = StripeEvent.objects.filter(event_id=event["id"]).first()
         if existing is None:
             raise
-        if existing.status != StripeEventStatus.FAILED:
+        if existing.status not in _REPROCESSED:
             return EventResult(duplicate=True, status=existing.status)
         return _reprocess_failed(event=event)
     except Exception as exc:
@@ -120,15 +162,19 @@ def stripe_event_process(*, event: dict[str, Any]) -> EventResult:
 
 
 def _reprocess_failed(*, event: dict[str, Any]) -> EventResult:
-    """An event whose earlier handling failed: handle it again, under the row's lock."""
+    """An event whose earlier handling failed (or that came at another API version): handle
+    it again, under the row's lock; the row keeps the latest payload."""
     try:
         with transaction.atomic():
             row = StripeEvent.objects.select_for_update().get(event_id=event["id"])
-            if row.status != StripeEventStatus.FAILED:
+            if row.status not in _REPROCESSED:
                 return EventResult(duplicate=True, status=row.status)
             outcome = _handle(event)
             row.status, row.error, row.order = outcome.status, "", outcome.order
-            row.save(update_fields=["status", "error", "order"])
+            row.note = outcome.note[:2000]
+            row.payload = event
+            row.api_version = str(event.get("api_version") or "")[:64]
+            row.save(update_fields=["status", "error", "order", "note", "payload", "api_version"])
             return EventResult(duplicate=False, status=outcome.status, note=outcome.note)
     except Exception as exc:
         _record_failure(event=event, exc=exc)

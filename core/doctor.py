@@ -1,7 +1,7 @@
 """`manage.py doctor`: is this installation ready to sell? Each check names what to fix.
 
-Reads only, plus one read call to the panel. The catalogue, panel and secrets are imported
-lazily so `core` stays importable on its own.
+Reads only, plus one read call to the panel and one to Stripe (the webhook endpoints). The
+catalogue, panel, billing and secrets are imported lazily so `core` stays importable on its own.
 """
 
 from __future__ import annotations
@@ -101,6 +101,17 @@ def _check_stripe() -> Check:
     return check
 
 
+def _check_stripe_webhook() -> Check:
+    check = Check("This installation's Stripe webhook endpoint sends every handled event")
+    if not settings.STRIPE_SECRET_KEY:
+        check.problems.append("cannot be checked without STRIPE_SECRET_KEY")
+        return check
+    from billing.setup import webhook_endpoint_problems
+
+    check.problems.extend(webhook_endpoint_problems())
+    return check
+
+
 def _check_secrets() -> Check:
     from core.crypto import decrypt
     from core.models import Secret
@@ -121,5 +132,6 @@ def doctor_run() -> list[Check]:
         *_check_regions(),
         _check_panel(),
         _check_stripe(),
+        _check_stripe_webhook(),
         _check_secrets(),
     ]

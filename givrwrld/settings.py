@@ -149,6 +149,10 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE").rstrip("/")
 # A sandbox URL is refused while DEBUG is off unless the operator asks for it explicitly.
 SANDBOX_ALLOWED = env_bool("SANDBOX_ALLOWED", False)
 STRIPE_TIMEOUT_SECONDS = env_float("STRIPE_TIMEOUT_SECONDS", 20.0)
+# Checkout features done by Stripe (docs/operators.md, "Stripe Checkout features").
+STRIPE_ALLOW_PROMOTION_CODES = env_bool("STRIPE_ALLOW_PROMOTION_CODES", False)
+STRIPE_AUTOMATIC_TAX = env_bool("STRIPE_AUTOMATIC_TAX", False)
+STRIPE_RECEIPT_EMAILS = env_bool("STRIPE_RECEIPT_EMAILS", True)
 # How long a Checkout Session (and the port reserved for it) lives: Stripe allows 30 min-24 h.
 CHECKOUT_EXPIRES_SECONDS = env_int("CHECKOUT_EXPIRES_SECONDS", 3600)
 

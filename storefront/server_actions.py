@@ -1,4 +1,5 @@
-"""The customer's controls for a running server: cancel, change plan, reinstall, settings.
+"""The customer's controls for a running server: cancel, resume, change plan, reinstall,
+settings.
 Each POST calls one service and comes back to the order page with a message."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from billing.services import order_cancel_at_period_end, order_change_plan
+from billing.services import order_cancel_at_period_end, order_change_plan, order_resume
 from core.errors import ServiceError
 from panel.errors import PanelError, PanelRetryableError
 from provisioning.services import order_change_variables, order_reinstall
@@ -26,6 +27,9 @@ def server_action(request: HttpRequest, order_id: int, action: str) -> HttpRespo
             messages.success(
                 request, "Cancelled: your server runs until the end of the paid period."
             )
+        elif action == "resume":
+            order_resume(order_id=order_id, user_id=user_id)
+            messages.success(request, "Resumed: your subscription renews as before.")
         elif action == "plan":
             order = order_change_plan(
                 order_id=order_id, user_id=user_id, plan_slug=request.POST.get("plan", "")

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from billing.services import checkout_session_create
+from billing.services import checkout_session_create, order_resume_refusal
 from catalog.selectors import plan_get_active
 from core.errors import ServiceError
 from storefront.forms import CheckoutForm
@@ -94,6 +94,7 @@ def _order_context(request: HttpRequest, order_id: int) -> dict:
         "panel_url": panel_link(order),
         "done": order.status in FINAL_STATUSES,
         "steps": _steps(order.status),
+        "can_resume": order_resume_refusal(order) is None,
         **server_controls(order),
     }
 

@@ -86,9 +86,15 @@ def test_each_checkout_reserves_its_own_port(catalog, stripe_sandbox, customer):
     ids = [checkout(client, server_name=f"s{i}").json()["order_id"] for i in range(3)]
     allocations = {Order.objects.get(pk=i).allocation_id for i in ids}
     assert len(allocations) == 3
-    # The same order id, the same idempotency key: Stripe replays rather than charging twice.
+    # One key per order, unique to this installation: a retry replays rather than creating a
+    # second session, and another installation's order with the same number never collides.
+    from billing.idempotency import installation_id
+
     keys = [k for k in stripe_sandbox.idempotency]
-    assert sorted(keys) == sorted(f"checkout-session-order-{i}" for i in ids)
+    installation = installation_id()
+    assert sorted(keys) == sorted(
+        f"givrwrld-{installation}-order-{i}-checkout-session-1" for i in ids
+    )
 
 
 def test_expired_session_releases_the_port(catalog, stripe_sandbox, customer, webhook_poster):

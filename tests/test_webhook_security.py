@@ -12,6 +12,8 @@ from django.apps import apps
 from django.test import Client
 from testkit import checkout
 
+from billing.events import PINNED_API_VERSION
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SECRET = "whsec_test_secret_for_the_suite"  # settings_test's STRIPE_WEBHOOK_SECRET
@@ -93,6 +95,7 @@ def test_event_for_someone_elses_session_is_acknowledged_and_ignored(db):
     event = {
         "id": "evt_foreign",
         "object": "event",
+        "api_version": PINNED_API_VERSION,
         "type": "checkout.session.completed",
         "created": int(time.time()),
         "livemode": False,
@@ -120,6 +123,7 @@ def test_a_session_that_is_not_the_orders_cannot_pay_for_it(catalog, stripe_sand
     event = {
         "id": "evt_forged_reference",
         "object": "event",
+        "api_version": PINNED_API_VERSION,
         "type": "checkout.session.completed",
         "created": int(time.time()),
         "livemode": False,
@@ -140,3 +144,10 @@ def test_a_session_that_is_not_the_orders_cannot_pay_for_it(catalog, stripe_sand
     assert response.json()["status"] == "ignored"
     order.refresh_from_db()
     assert order.status == "pending"
+    from billing.models import StripeEvent
+
+    row = StripeEvent.objects.get(event_id="evt_forged_reference")
+    assert row.note == (
+        f"Checkout Session cs_test_someone_elses is not one we created (its metadata names "
+        f"order {order.pk})"
+    )

@@ -31,13 +31,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111)
     parser.add_argument("--api-key", default="sk_test_sandbox")
-    parser.add_argument("--webhook-secret", required=True, help="whsec_... signing secret")
-    parser.add_argument("--webhook-url", default=None, help="where to POST signed events")
+    parser.add_argument(
+        "--webhook-secret",
+        default=None,
+        help="whsec_... signing secret of the default endpoint (needed with --webhook-url)",
+    )
+    parser.add_argument(
+        "--webhook-url",
+        default=None,
+        help="pre-made webhook endpoint: all events, pinned API version (see also "
+        "/v1/webhook_endpoints)",
+    )
     parser.add_argument("--prices", default=None, help="JSON file: list of price specs")
     parser.add_argument("--state", default=None, help="JSON file to persist state across restarts")
     parser.add_argument("--public-url", default=None, help="base URL browsers use for /pay")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     args = parser.parse_args(argv)
+    if args.webhook_url and not args.webhook_secret:
+        parser.error("--webhook-url needs --webhook-secret")
 
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,

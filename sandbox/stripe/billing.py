@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import objects
 from .checkout_page import format_amount
 from .errors import SandboxError, StripeApiError, invalid, no_such, unknown_parameter
+from .validation import validate_params
 
 DAY = 86400
 
@@ -94,11 +95,14 @@ class BillingMixin:
     subscriptions: dict[str, dict[str, Any]]
     invoices: dict[str, dict[str, Any]]
     invoice_items: dict[str, dict[str, Any]]
+    invoice_payments: dict[str, dict[str, Any]]
     refunds: dict[str, dict[str, Any]]
     disputes: dict[str, dict[str, Any]]
     dunning: dict[str, dict[str, Any]]
     failing_customers: dict[str, bool]
     events: list[dict[str, Any]]
+    coupons: dict[str, dict[str, Any]]
+    discounts: dict[str, dict[str, Any]]
 
     if TYPE_CHECKING:
 
@@ -122,6 +126,20 @@ class BillingMixin:
         def deliver(self, event: dict[str, Any]) -> int: ...
 
         def _expire_locked(self, session: dict[str, Any]) -> dict[str, Any]: ...
+
+        def send_receipt(self, charge: dict[str, Any], explicit_email: str | None) -> None: ...
+
+        def discount_amount(self, coupon: dict[str, Any], subtotal: int) -> int: ...
+
+        def new_discount(
+            self,
+            *,
+            coupon_id: str,
+            promo_id: str | None,
+            customer: str | None,
+            session_id: str | None,
+            subscription_id: str | None,
+        ) -> dict[str, Any]: ...
 
     # --- events --------------------------------------------------------------------------
 
@@ -188,6 +206,22 @@ class BillingMixin:
             else:
                 one_time.append(li)
         self.subscriptions[sub["id"]] = sub
+        if session["automatic_tax"]["enabled"]:
+            sub["automatic_tax"] = {
+                "disabled_reason": None,
+                "enabled": True,
+                "liability": {"type": "self"},
+            }
+        if session["discounts"]:
+            applied = session["discounts"][0]
+            di = self.new_discount(
+                coupon_id=applied["coupon"],
+                promo_id=applied["promotion_code"],
+                customer=cust["id"],
+                session_id=session["id"],
+                subscription_id=sub["id"],
+            )
+            sub["discounts"] = [di["id"]]
         for li in one_time:  # one-time prices are billed on the first invoice only
             price = self.prices[li["price"]["id"]]
             ii = objects.invoice_item(
@@ -284,12 +318,62 @@ class BillingMixin:
                         proration=ii["proration"],
                     )
                 )
-        total = sum(line["amount"] for line in lines)
-        for key in ("subtotal", "subtotal_excluding_tax", "total", "total_excluding_tax"):
-            inv[key] = total
-        inv["amount_due"] = inv["amount_remaining"] = max(total, 0)
+        self._price_invoice(inv, sub, billing_reason)
         self.invoices[inv["id"]] = inv
         return inv
+
+    def _price_invoice(self, inv: dict[str, Any], sub: dict[str, Any], billing_reason: str) -> None:
+        """Totals: subtotal, the subscription's discount (coupon ``once``: first invoice only;
+        ``repeating``: until the discount's ``end``; ``forever``), then automatic tax at the
+        sandbox rate on the discounted amount (stripe/_invoice.py total_discount_amounts,
+        total_taxes)."""
+        from .pricing import spread, tax_amount
+
+        lines = inv["lines"]["data"]
+        subtotal = sum(line["amount"] for line in lines)
+        discount = 0
+        di = self.discounts.get(sub["discounts"][0]) if sub["discounts"] else None
+        if di is not None:
+            coupon = self.coupons[di["source"]["coupon"]]
+            if coupon["duration"] == "once" and billing_reason != "subscription_create":
+                sub["discounts"] = []  # a "once" coupon ends after the first invoice
+                di = None
+            elif di["end"] is not None and inv["period_start"] >= di["end"]:
+                sub["discounts"] = []
+                di = None
+            else:
+                discount = self.discount_amount(coupon, max(subtotal, 0))
+        parts = spread(discount, [max(line["amount"], 0) for line in lines])
+        if di is not None and discount:
+            inv["discounts"] = [di["id"]]
+            inv["total_discount_amounts"] = [{"amount": discount, "discount": di["id"]}]
+            for line, part in zip(lines, parts, strict=True):
+                line["discount_amounts"] = [{"amount": part, "discount": di["id"]}] if part else []
+        taxable = subtotal - discount
+        tax = 0
+        if sub["automatic_tax"]["enabled"]:
+            # per line, as Checkout computed it, so the first invoice matches the session
+            tax = sum(
+                tax_amount(max(line["amount"] - part, 0))
+                for line, part in zip(lines, parts, strict=True)
+            )
+            inv["automatic_tax"].update(
+                enabled=True, liability={"type": "self"}, provider="stripe", status="complete"
+            )
+            inv["total_taxes"] = [
+                {
+                    "amount": tax,
+                    "tax_behavior": "exclusive",
+                    "tax_rate_details": {"tax_rate": "txr_sandbox_standard"},
+                    "taxability_reason": "standard_rated",
+                    "taxable_amount": max(taxable, 0),
+                    "type": "tax_rate_details",
+                }
+            ]
+        inv["subtotal"] = inv["subtotal_excluding_tax"] = subtotal
+        inv["total_excluding_tax"] = taxable
+        inv["total"] = taxable + tax
+        inv["amount_due"] = inv["amount_remaining"] = max(taxable + tax, 0)
 
     def _finalize(self, inv: dict[str, Any]) -> None:
         now = self.now()
@@ -319,7 +403,9 @@ class BillingMixin:
         cust = self.customers[inv["customer"]]
         sub_id = (inv["parent"] or {}).get("subscription_details", {}).get("subscription")
         sub = self.subscriptions.get(sub_id or "")
-        metadata = dict(sub["metadata"]) if sub else {}
+        # No metadata on the invoice's PaymentIntent and Charge: Stripe does not copy the
+        # subscription's (or invoice's) metadata onto them (Stripe staff, stripe/stripe-node#644).
+        # Tie a charge to its subscription through invoice payments instead.
         pm_id = (sub or {}).get("default_payment_method") or cust["invoice_settings"][
             "default_payment_method"
         ]
@@ -329,7 +415,7 @@ class BillingMixin:
         if inv["amount_due"] == 0:
             self._mark_paid(inv)
             return True
-        payments = inv["payments"]["data"]
+        payments = self.payments_of_invoice(inv["id"])
         if payments:
             pi = self.payment_intents[payments[0]["payment"]["payment_intent"]]
         else:
@@ -338,7 +424,7 @@ class BillingMixin:
                 amount=inv["amount_due"],
                 currency=inv["currency"],
                 customer=cust["id"],
-                metadata=metadata,
+                metadata={},
                 description="Subscription creation"
                 if inv["billing_reason"] == "subscription_create"
                 else "Subscription update",
@@ -346,15 +432,15 @@ class BillingMixin:
             pi["payment_method"] = pm_id
             pi["setup_future_usage"] = "off_session"
             self.payment_intents[pi["id"]] = pi
-            payments.append(
-                objects.invoice_payment(
-                    now=now,
-                    invoice_id=inv["id"],
-                    amount=inv["amount_due"],
-                    currency=inv["currency"],
-                    payment_intent_id=pi["id"],
-                )
+            inpay = objects.invoice_payment(
+                now=now,
+                invoice_id=inv["id"],
+                amount=inv["amount_due"],
+                currency=inv["currency"],
+                payment_intent_id=pi["id"],
             )
+            self.invoice_payments[inpay["id"]] = inpay
+            payments.append(inpay)
         ch = objects.charge(
             now=now,
             amount=inv["amount_due"],
@@ -364,11 +450,14 @@ class BillingMixin:
             payment_method_id=pm_id,
             email=cust["email"],
             name=cust["name"],
-            metadata=metadata,
+            metadata={},
             receipt_base_url=self.base_url,
         )
         ch["description"] = pi["description"]
         self.charges[ch["id"]] = ch
+        ok = not (self.failing_customers.get(cust["id"], False) and not force)
+        if ok:
+            self.send_receipt(ch, None)
         pi["latest_charge"] = ch["id"]
         failing = self.failing_customers.get(cust["id"], False) and not force
         if not failing:
@@ -408,6 +497,11 @@ class BillingMixin:
             },
         )
         return False
+
+    def payments_of_invoice(self, invoice_id: str) -> list[dict[str, Any]]:
+        """The invoice's InvoicePayments, oldest first (the invoice object does not carry
+        them: ``invoice.payments`` is includable, returned only when expanded)."""
+        return [p for p in self.invoice_payments.values() if p["invoice"] == invoice_id]
 
     # --- renewals and dunning ------------------------------------------------------------
 
@@ -723,7 +817,8 @@ class BillingMixin:
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         from .core import as_int, as_str, check_metadata
 
-        for key in p:
+        validate_params("POST /v1/subscriptions/{id}", p)  # Stripe's names, enums, booleans
+        for key in p:  # ... of which the sandbox implements these
             if key not in SUBSCRIPTION_UPDATE_PARAMS:
                 raise unknown_parameter(key)
         out: list[dict[str, Any]] = []
@@ -894,9 +989,7 @@ class BillingMixin:
     def api_cancel_subscription(
         self, sub_id: str, p: dict[str, Any], *, request_id: str | None, idem: str | None
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        for key in p:
-            if key not in ("expand", "invoice_now", "prorate", "cancellation_details"):
-                raise unknown_parameter(key)
+        validate_params("DELETE /v1/subscriptions/{id}", p)
         out: list[dict[str, Any]] = []
         with self.lock:
             sub = self.subscriptions.get(sub_id)
@@ -927,6 +1020,7 @@ class BillingMixin:
         self, inv_id: str, p: dict[str, Any], *, request_id: str | None, idem: str | None
     ) -> tuple[dict[str, Any], list[dict[str, Any]], StripeApiError | None]:
         """``POST /v1/invoices/{id}/pay``: honours ``payment_failing`` (402 card_declined)."""
+        validate_params("POST /v1/invoices/{id}/pay", p)
         for key in p:
             if key not in ("expand", "paid_out_of_band", "forgive", "off_session"):
                 raise unknown_parameter(key)
@@ -956,7 +1050,7 @@ class BillingMixin:
         if ok:
             return result, out, None
         ch = self.charges[
-            self.payment_intents[inv["payments"]["data"][0]["payment"]["payment_intent"]][
+            self.payment_intents[self.payments_of_invoice(inv_id)[0]["payment"]["payment_intent"]][
                 "latest_charge"
             ]
         ]
@@ -971,6 +1065,7 @@ class BillingMixin:
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         from .core import as_int, as_str, check_metadata
 
+        validate_params("POST /v1/refunds", p)
         for key in p:
             if key not in ("charge", "payment_intent", "amount", "reason", "metadata", "expand"):
                 raise unknown_parameter(key)
@@ -1056,7 +1151,6 @@ class BillingMixin:
             if ch["amount_refunded"] == ch["amount"]:
                 ch["refunded"] = True
                 prev["refunded"] = False
-            ch["refunds"]["data"].insert(0, copy.deepcopy(re_obj))
             self._emit(
                 out, "charge.refunded", ch, prev, request_id=request_id, idempotency_key=idem
             )

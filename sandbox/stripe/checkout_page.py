@@ -65,7 +65,9 @@ def _interval(item: dict[str, Any]) -> str:
     return f" / {unit}" if count == 1 else f" / {count} {unit}s"
 
 
-def render_checkout(session: dict[str, Any], items: list[dict[str, Any]]) -> str:
+def render_checkout(
+    session: dict[str, Any], items: list[dict[str, Any]], *, error: str | None = None
+) -> str:
     sid = escape(session["id"])
     rows = "\n".join(
         "<tr>"
@@ -77,6 +79,46 @@ def render_checkout(session: dict[str, Any], items: list[dict[str, Any]]) -> str
         for i in items
     )
     total = escape(format_amount(session["amount_total"], session["currency"]))
+    money = session["currency"]
+    details = session.get("total_details") or {}
+    extra_rows = ""
+    if details.get("amount_discount"):
+        off = format_amount(details["amount_discount"], money)
+        extra_rows += (
+            f'<tr><td colspan="2">Discount</td><td class="num" id="discount">-{escape(off)}'
+            "</td></tr>"
+        )
+    tax_html = ""
+    if (session.get("automatic_tax") or {}).get("enabled"):
+        tax_html = (
+            '<p class="muted" id="tax-note">Tax is calculated from your billing address when '
+            "you pay (sandbox rate: 10%).</p>"
+        )
+    promo_html = ""
+    if session.get("allow_promotion_codes"):
+        promo_html = (
+            '<label for="promotion_code">Promotion code</label>'
+            '<input id="promotion_code" name="promotion_code" autocomplete="off">'
+        )
+    address_html = ""
+    if session.get("billing_address_collection") == "required" or tax_html:
+        fields = (
+            ("line1", "Address", "510 Townsend St"),
+            ("city", "City", "San Francisco"),
+            ("postal_code", "Postal code", "94103"),
+            ("state", "State", "CA"),
+            ("country", "Country", "US"),
+        )
+        address_html = (
+            "<fieldset><legend>Billing address</legend>"
+            + "".join(
+                f'<label for="address_{k}">{label}</label>'
+                f'<input id="address_{k}" name="address_{k}" value="{value}" required>'
+                for k, label, value in fields
+            )
+            + "</fieldset>"
+        )
+    error_html = f'<p class="notice" role="alert">{escape(error)}</p>' if error else ""
     email = session.get("customer_email") or ""
     if email:
         email_html = (
@@ -114,6 +156,20 @@ def render_checkout(session: dict[str, Any], items: list[dict[str, Any]]) -> str
             f'<p id="recurring">Then <strong>{escape(" + ".join(parts))}</strong>, renewing '
             "automatically until you cancel.</p>"
         )
+    card_note = "Card: Visa test card 4242 4242 4242 4242 (simulated; nothing to enter)."
+    if session["mode"] == "payment":
+        # A delayed-notification method: the session completes unpaid and settles later
+        # (sb.settle_async_payment / POST /_sandbox/sessions/{id}/async_payment).
+        method_html = (
+            "<fieldset><legend>Payment method</legend>"
+            '<label><input type="radio" name="payment_method" value="card" checked> '
+            f"{escape(card_note)}</label>"
+            '<label><input type="radio" name="payment_method" value="delayed"> '
+            "US bank account (test): the payment is confirmed later</label>"
+            "</fieldset>"
+        )
+    else:
+        method_html = f'<p class="muted">{escape(card_note)}</p>'
     body = f"""<h1>Checkout</h1>
 <p class="muted">{escape(mode_note)} · session <code>{sid}</code></p>
 <table>
@@ -123,16 +179,37 @@ def render_checkout(session: dict[str, Any], items: list[dict[str, Any]]) -> str
 <tbody>
 {rows}
 </tbody>
-<tfoot><tr><td colspan="2">Total due today</td><td class="num" id="total">{total}</td></tr></tfoot>
+<tfoot>{extra_rows}
+<tr><td colspan="2">Total due today</td><td class="num" id="total">{total}</td></tr></tfoot>
 </table>
 {recurring_html}
+{error_html}
 <form method="post" action="/pay/{sid}">
 {email_html}
-<p class="muted">Card: Visa test card 4242 4242 4242 4242 (simulated; nothing to enter).</p>
+{address_html}
+{promo_html}
+{tax_html}
+{method_html}
 <button type="submit">Pay {total}</button>
 </form>
 {cancel_html}"""
     return _page("Checkout", body)
+
+
+def render_receipt(charge: dict[str, Any]) -> str:
+    """The hosted receipt behind ``charge.receipt_url``."""
+    amount = escape(format_amount(charge["amount"], charge["currency"]))
+    refunded = ""
+    if charge["amount_refunded"]:
+        back = escape(format_amount(charge["amount_refunded"], charge["currency"]))
+        refunded = f'<p id="refunded">Refunded: {back}</p>'
+    number = charge.get("receipt_number") or "—"
+    body = f"""<h1>Receipt</h1>
+<p>Receipt <strong id="receipt-number">{escape(number)}</strong></p>
+<p>Amount paid: <strong id="amount">{amount}</strong></p>
+{refunded}
+<p class="muted">Charge <code>{escape(charge["id"])}</code>, {escape(charge["status"])}</p>"""
+    return _page("Receipt", body)
 
 
 def render_message(session: dict[str, Any] | None, title: str, message: str) -> str:

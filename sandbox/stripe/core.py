@@ -9,8 +9,6 @@ import re
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,71 +16,15 @@ from urllib.parse import urlsplit
 from . import objects
 from .billing import AFTER_FINAL_FAILURE, BillingMixin
 from .errors import SandboxError, StripeApiError, invalid, missing, no_such, unknown_parameter
-from .signing import signature_header
+from .pricing import PricingMixin
+from .validation import validate_params
+from .webhooks import WebhookMixin
 
-DeliverCallback = Callable[[str, str], int]
+# deliver(body, stripe_signature) -> status; or deliver(body, stripe_signature, url=...) to
+# also learn which endpoint's URL the delivery is for.
+DeliverCallback = Callable[..., int]
+DEFAULT_CALLBACK_URL = "http://127.0.0.1/stripe-sandbox-callback"
 
-# Wire parameters accepted by POST /v1/checkout/sessions (stripe-python 16.1
-# SessionCreateParams minus the request options).  Unknown names are rejected as Stripe does.
-SESSION_CREATE_PARAMS = frozenset(
-    {
-        "adaptive_pricing",
-        "after_expiration",
-        "allow_promotion_codes",
-        "allowed_payment_method_types",
-        "automatic_tax",
-        "billing_address_collection",
-        "branding_settings",
-        "cancel_url",
-        "client_reference_id",
-        "consent_collection",
-        "currency",
-        "custom_fields",
-        "custom_text",
-        "customer",
-        "customer_account",
-        "customer_creation",
-        "customer_email",
-        "customer_update",
-        "discounts",
-        "excluded_payment_method_types",
-        "expand",
-        "expires_at",
-        "integration_identifier",
-        "invoice_creation",
-        "line_items",
-        "locale",
-        "managed_payments",
-        "metadata",
-        "mode",
-        "name_collection",
-        "optional_items",
-        "origin_context",
-        "payment_intent_data",
-        "payment_method_collection",
-        "payment_method_configuration",
-        "payment_method_data",
-        "payment_method_options",
-        "payment_method_types",
-        "permissions",
-        "phone_number_collection",
-        "redirect_on_completion",
-        "return_url",
-        "saved_payment_method_options",
-        "setup_intent_data",
-        "shipping_address_collection",
-        "shipping_options",
-        "submit_type",
-        "subscription_data",
-        "success_url",
-        "tax_id_collection",
-        "ui_mode",
-        "wallet_options",
-    }
-)
-LINE_ITEM_PARAMS = frozenset(
-    {"adjustable_quantity", "metadata", "price", "price_data", "quantity", "tax_rates"}
-)
 MIN_EXPIRY = 30 * 60
 MAX_EXPIRY = 24 * 60 * 60
 IDEMPOTENCY_TTL = 24 * 60 * 60
@@ -101,10 +43,17 @@ STORE_NAMES = (
     "subscriptions",
     "invoices",
     "invoice_items",
+    "invoice_payments",
     "refunds",
     "disputes",
     "dunning",
     "failing_customers",
+    "webhook_endpoints",
+    "webhook_secrets",
+    "event_targets",
+    "coupons",
+    "promotion_codes",
+    "discounts",
 )
 KNOB_DEFAULTS: dict[str, Any] = {
     "webhooks_enabled": True,
@@ -114,6 +63,7 @@ KNOB_DEFAULTS: dict[str, Any] = {
     "emit_noise_events": True,
     "retry_schedule_days": [3, 5, 7],
     "after_final_failure": "cancel",
+    "email_receipts": False,
 }
 
 
@@ -163,6 +113,41 @@ def check_metadata(value: Any, param: str = "metadata") -> dict[str, str]:
     return out
 
 
+# Stripe's supported presentment currencies (Stripe docs "Supported currencies"), ISO 4217.
+CURRENCIES = frozenset(
+    "aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bhd bif bmd bnd bob brl bsd bwp "
+    "byn bzd cad cdf chf clp cny cop crc cve czk djf dkk dop dzd egp etb eur fjd fkp gbp gel "
+    "gip gmd gnf gtq gyd hkd hnl htg huf idr ils inr isk jmd jod jpy kes kgs khr kmf krw kwd "
+    "kyd kzt lak lbp lkr lrd lsl mad mdl mga mkd mmk mnt mop mur mvr mwk mxn myr mzn nad ngn "
+    "nio nok npr nzd omr pab pen pgk php pkr pln pyg qar ron rsd rub rwf sar sbd scr sek sgd "
+    "shp sle sos srd std szl thb tjs tnd top try ttd twd tzs uah ugx usd uyu uzs vnd vuv wst "
+    "xaf xcd xof xpf yer zar zmw".split()
+)
+MAX_UNIT_AMOUNT = 99_999_999  # Stripe: amounts are at most eight digits (99999999)
+
+
+def check_currency(value: Any, param: str) -> str:
+    """A three-letter ISO code Stripe supports; stored lowercase, as Stripe returns it."""
+    text = as_str(value)
+    if not re.fullmatch(r"[A-Za-z]{3}", text) or text.lower() not in CURRENCIES:
+        raise invalid(
+            param,
+            f"Invalid currency: {text}. Stripe currently supports these currencies: "
+            + ", ".join(sorted(CURRENCIES)),
+        )
+    return text.lower()
+
+
+def check_unit_amount(value: Any, param: str) -> int:
+    """A non-negative integer number of the currency's minor unit."""
+    amount = as_int(value, param)
+    if amount < 0:
+        raise invalid(param, "This value must be greater than or equal to 0.")
+    if amount > MAX_UNIT_AMOUNT:
+        raise invalid(param, f"This value must be less than or equal to {MAX_UNIT_AMOUNT}.")
+    return amount
+
+
 def _check_url(params: dict[str, Any], name: str) -> str | None:
     raw = params.get(name)
     if raw is None:
@@ -174,33 +159,26 @@ def _check_url(params: dict[str, Any], name: str) -> str | None:
     return url
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Stripe treats redirects as failed deliveries; so does the sandbox."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-class StripeSandbox(BillingMixin):
+class StripeSandbox(WebhookMixin, PricingMixin, BillingMixin):
     """A small stateful stand-in for the Stripe API and the hosted Checkout page."""
 
     def __init__(
         self,
         *,
         api_key: str = "sk_test_sandbox",
-        webhook_secret: str,
+        webhook_secret: str | None = None,
         webhook_url: str | None = None,
         deliver: DeliverCallback | None = None,
+        default_endpoint: bool = True,
         public_url: str | None = None,
         prices: list[dict[str, Any]] | None = None,
         clock: Callable[[], float] | None = None,
         state_path: str | None = None,
     ) -> None:
-        if not webhook_secret:
-            raise ValueError("webhook_secret is required (e.g. 'whsec_...')")
+        if (webhook_url or deliver) and default_endpoint and not webhook_secret:
+            raise ValueError(
+                "webhook_secret (e.g. 'whsec_...') is required with webhook_url/deliver"
+            )
         self.api_key = api_key
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
@@ -223,11 +201,22 @@ class StripeSandbox(BillingMixin):
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
         self.invoice_items: dict[str, dict[str, Any]] = {}  # pending prorations etc.
+        self.invoice_payments: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.disputes: dict[str, dict[str, Any]] = {}
         # invoice id -> {"first_failed_at", "retries_done"} while automatic retries remain
         self.dunning: dict[str, dict[str, Any]] = {}
         self.failing_customers: dict[str, bool] = {}
+        self.webhook_endpoints: dict[str, dict[str, Any]] = {}
+        self.webhook_secrets: dict[str, str] = {}  # endpoint id -> whsec_ (never in objects)
+        self.event_targets: dict[str, list[str]] = {}  # event id -> endpoint ids it was for
+        self.default_endpoint_id: str | None = None
+        self.coupons: dict[str, dict[str, Any]] = {}
+        self.promotion_codes: dict[str, dict[str, Any]] = {}
+        self.discounts: dict[str, dict[str, Any]] = {}
+        self.receipts: list[dict[str, Any]] = []  # receipts Stripe e-mailed (the outbox)
+        # Events and GET /v1/events are rendered at the account's default API version.
+        self.account_api_version = objects.API_VERSION
         self.events: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
@@ -243,6 +232,8 @@ class StripeSandbox(BillingMixin):
         for spec in prices or []:
             if spec.get("id") not in self.prices:
                 self.add_price_spec(spec)
+        if default_endpoint:
+            self._ensure_default_endpoint()
 
         from .wsgi import SandboxApp
 
@@ -272,7 +263,12 @@ class StripeSandbox(BillingMixin):
         for name, value in changes.items():
             if name not in KNOB_DEFAULTS:
                 raise ValueError(f"unknown knob {name!r} (known: {', '.join(KNOB_DEFAULTS)})")
-            if name in ("webhooks_enabled", "emit_payment_events", "emit_noise_events"):
+            if name in (
+                "webhooks_enabled",
+                "emit_payment_events",
+                "emit_noise_events",
+                "email_receipts",
+            ):
                 if not isinstance(value, bool):
                     raise ValueError(f"{name} must be true or false")
             elif name == "error_rate":
@@ -315,7 +311,37 @@ class StripeSandbox(BillingMixin):
 
     @property
     def has_endpoint(self) -> bool:
-        return bool(self.webhook_url or self.deliver_callback)
+        """Whether any webhook endpoint is enabled."""
+        return any(we["status"] == "enabled" for we in self.webhook_endpoints.values())
+
+    @property
+    def default_endpoint(self) -> dict[str, Any] | None:
+        """The endpoint made from ``webhook_url`` / ``deliver`` / ``webhook_secret``, if any."""
+        return self.webhook_endpoints.get(self.default_endpoint_id or "")
+
+    def _ensure_default_endpoint(self) -> None:
+        """The constructor's single webhook URL (or ``deliver`` callback) is a pre-made
+        endpoint: ``enabled_events=["*"]``, pinned to the sandbox's API version, signed with
+        ``webhook_secret`` — what the demo and the tests have always used."""
+        if not (self.webhook_url or self.deliver_callback) or not self.webhook_secret:
+            return
+        url = self.webhook_url or DEFAULT_CALLBACK_URL
+        we = self.default_endpoint
+        if we is not None:  # restarted with saved state: follow the command line
+            we["url"] = url
+            self.webhook_secrets[we["id"]] = self.webhook_secret
+            return
+        made = self.create_webhook_endpoint(
+            {
+                "url": url,
+                "enabled_events": ["*"],
+                "api_version": objects.API_VERSION,
+                "description": "Stripe sandbox default endpoint (--webhook-url)",
+            },
+            secret=self.webhook_secret,
+        )
+        self.default_endpoint_id = made["id"]
+        self._save()
 
     def find_object(self, object_id: str) -> dict[str, Any] | None:
         for store in (
@@ -325,10 +351,14 @@ class StripeSandbox(BillingMixin):
             self.charges,
             self.subscriptions,
             self.invoices,
+            self.invoice_payments,
             self.refunds,
             self.disputes,
             self.prices,
             self.products,
+            self.promotion_codes,
+            self.discounts,
+            self.coupons,
         ):
             if object_id in store:
                 return store[object_id]
@@ -412,16 +442,16 @@ class StripeSandbox(BillingMixin):
             "metadata",
             "expand",
         }
+        validate_params("POST /v1/prices", p)
         for key in p:
             if key not in allowed:
                 raise unknown_parameter(key)
         if "currency" not in p:
             raise missing("currency")
+        currency = check_currency(p["currency"], "currency")
         if "unit_amount" not in p:
             raise missing("unit_amount")
-        amount = as_int(p["unit_amount"], "unit_amount")
-        if amount < 0:
-            raise invalid("unit_amount", "This value must be greater than or equal to 0.")
+        amount = check_unit_amount(p["unit_amount"], "unit_amount")
         recurring = p.get("recurring") or None
         interval = None
         if recurring is not None:
@@ -447,7 +477,7 @@ class StripeSandbox(BillingMixin):
                 raise missing("product")
             price = self.add_price(
                 unit_amount=amount,
-                currency=as_str(p["currency"]).lower(),
+                currency=currency,
                 product_name=name,
                 recurring_interval=interval,
                 lookup_key=as_str(p["lookup_key"]) if p.get("lookup_key") else None,
@@ -467,9 +497,9 @@ class StripeSandbox(BillingMixin):
         base_url: str | None = None,
     ) -> dict[str, Any]:
         """Validate ``POST /v1/checkout/sessions`` parameters and store a new open session."""
-        for key in p:
-            if key not in SESSION_CREATE_PARAMS:
-                raise unknown_parameter(key)
+        # Every name, nested or not, enum value and boolean, as Stripe's schema for this
+        # endpoint at the pinned API version (stripe/params/checkout/_session_create_params.py).
+        validate_params("POST /v1/checkout/sessions", p)
         mode = p.get("mode")
         if mode in (None, ""):
             raise missing("mode")
@@ -518,6 +548,14 @@ class StripeSandbox(BillingMixin):
                         "customer_creation",
                         "Invalid customer_creation: must be one of always or if_required",
                     )
+            pmc = p.get("payment_method_collection")
+            if pmc is not None and mode != "subscription":
+                # stripe/_checkout_session.py: "Can only be set in `subscription` mode."
+                raise invalid(
+                    "payment_method_collection",
+                    f"You can not pass `payment_method_collection` in `{mode}` mode. It can "
+                    "only be used in `subscription` mode.",
+                )
             if "payment_intent_data" in p and mode != "payment":
                 raise invalid(
                     "payment_intent_data",
@@ -530,6 +568,8 @@ class StripeSandbox(BillingMixin):
                 )
 
             items, currency = self._build_line_items(p.get("line_items"), mode, now)
+            discounts = self._session_discounts(p, currency, items, customer_id)
+            automatic_tax = self._session_automatic_tax(p, customer_id)
 
             expires_at = now + MAX_EXPIRY
             if p.get("expires_at") not in (None, ""):
@@ -557,13 +597,22 @@ class StripeSandbox(BillingMixin):
                     )
             pi_data = p.get("payment_intent_data") or {}
             sub_data = p.get("subscription_data") or {}
+            receipt_email = pi_data.get("receipt_email")
+            if receipt_email is not None and not _EMAIL_RE.match(as_str(receipt_email)):
+                raise invalid(
+                    "payment_intent_data[receipt_email]",
+                    f"Invalid email address: {receipt_email}",
+                    code="email_invalid",
+                )
             extras = {
                 "payment_intent_data": {
                     "metadata": check_metadata(
                         pi_data.get("metadata"), "payment_intent_data[metadata]"
                     ),
                     "description": pi_data.get("description"),
+                    "receipt_email": receipt_email,
                 },
+                "customer_update": dict(p.get("customer_update") or {}),
                 "subscription_data": {
                     "metadata": check_metadata(
                         sub_data.get("metadata"), "subscription_data[metadata]"
@@ -596,15 +645,101 @@ class StripeSandbox(BillingMixin):
                 else None,
                 locale=as_str(p["locale"]) if p.get("locale") else None,
                 submit_type=as_str(p["submit_type"]) if p.get("submit_type") else None,
-                payment_method_types=[as_str(t) for t in p["payment_method_types"]]
-                if isinstance(p.get("payment_method_types"), list)
+                # "Defaults to `always`" (stripe/_checkout_session.py); only subscription mode
+                payment_method_collection=as_str(pmc or "always")
+                if mode == "subscription"
                 else None,
             )
+            session["discounts"] = discounts
+            session["automatic_tax"] = automatic_tax
+            if items:
+                self.price_session(session, items, with_tax=False)
             self.sessions[session_id] = session
             self.session_line_items[session_id] = items
             self.session_params[session_id] = extras
             self._save()
             return copy.deepcopy(session)
+
+    def _session_discounts(
+        self,
+        p: dict[str, Any],
+        currency: str | None,
+        items: list[dict[str, Any]],
+        customer_id: str | None,
+    ) -> list[dict[str, Any]]:
+        """``discounts[0][coupon|promotion_code]`` (Checkout applies at most one), exclusive
+        with ``allow_promotion_codes`` (Stripe API: checkout.sessions.create)."""
+        raw = p.get("discounts")
+        if not raw:
+            return []
+        if p.get("allow_promotion_codes") is True:
+            raise StripeApiError(
+                400,
+                "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+            )
+        if len(raw) > 1:
+            raise invalid("discounts", "You may only apply one discount to a Checkout Session.")
+        entry = raw[0]
+        if bool(entry.get("coupon")) == bool(entry.get("promotion_code")):
+            raise invalid(
+                "discounts[0]",
+                "You must specify exactly one of `coupon` or `promotion_code` in discounts[0].",
+            )
+        promo = None
+        if entry.get("promotion_code"):
+            pid = as_str(entry["promotion_code"])
+            promo = self.promotion_codes.get(pid)
+            if promo is None:
+                raise no_such("promotion_code", pid, param="discounts[0][promotion_code]")
+            coupon = self.coupons[promo["promotion"]["coupon"]]
+        else:
+            cid = as_str(entry["coupon"])
+            found = self.coupons.get(cid)
+            if found is None:
+                raise no_such("coupon", cid, param="discounts[0][coupon]")
+            coupon = found
+        why = self._redeemable(
+            coupon,
+            promo,
+            currency=currency,
+            subtotal=sum(i["amount_subtotal"] for i in items),
+            customer=customer_id,
+        )
+        if why:
+            raise invalid("discounts[0]", why)
+        return [{"coupon": coupon["id"], "promotion_code": promo["id"] if promo else None}]
+
+    @staticmethod
+    def _session_automatic_tax(p: dict[str, Any], customer_id: str | None) -> dict[str, Any]:
+        """``automatic_tax[enabled]``. With an existing ``customer`` Checkout needs an address
+        it may save: ``customer_update[address]`` or ``[shipping]`` = ``auto`` (Stripe docs
+        "Collect taxes", Checkout). ``customer_update`` needs ``customer``."""
+        update = p.get("customer_update")
+        if update and not customer_id:
+            raise invalid(
+                "customer_update",
+                "`customer_update` can only be used with `customer`.",
+            )
+        enabled = (p.get("automatic_tax") or {}).get("enabled") is True
+        if enabled and customer_id:
+            update = update or {}
+            if "auto" not in (update.get("address"), update.get("shipping")):
+                raise invalid(
+                    "automatic_tax[enabled]",
+                    "Automatic tax calculation in Checkout requires a valid address on the "
+                    "Customer. Add a valid address to the Customer or set either "
+                    "`customer_update[address]` to 'auto' or `customer_update[shipping]` to "
+                    "'auto' to save the address entered in Checkout to the Customer.",
+                )
+        if not enabled:
+            return {"enabled": False, "liability": None, "provider": None, "status": None}
+        # the address is entered on the Checkout page: tax is computed on completion
+        return {
+            "enabled": True,
+            "liability": {"type": "self"},
+            "provider": "stripe",
+            "status": "requires_location_inputs",
+        }
 
     def _build_line_items(
         self, raw: Any, mode: str, now: int
@@ -626,9 +761,6 @@ class StripeSandbox(BillingMixin):
             param = f"line_items[{i}]"
             if not isinstance(entry, dict):
                 raise invalid(param, "Invalid object")
-            for key in entry:
-                if key not in LINE_ITEM_PARAMS:
-                    raise unknown_parameter(f"{param}[{key}]")
             if entry.get("price"):
                 price_id = as_str(entry["price"])
                 price = self.prices.get(price_id)
@@ -686,9 +818,10 @@ class StripeSandbox(BillingMixin):
     def _inline_price(self, data: dict[str, Any], param: str, now: int) -> dict[str, Any]:
         if not data.get("currency"):
             raise missing(f"{param}[currency]")
+        currency = check_currency(data["currency"], f"{param}[currency]")
         if data.get("unit_amount") in (None, ""):
             raise missing(f"{param}[unit_amount]")
-        amount = as_int(data["unit_amount"], f"{param}[unit_amount]")
+        amount = check_unit_amount(data["unit_amount"], f"{param}[unit_amount]")
         if data.get("product"):
             prod_id = as_str(data["product"])
             if prod_id not in self.products:
@@ -705,7 +838,7 @@ class StripeSandbox(BillingMixin):
             now=now,
             product_id=prod_id,
             unit_amount=amount,
-            currency=as_str(data["currency"]),
+            currency=currency,
             recurring_interval=interval,
         )
         price["active"] = False  # inline prices are archived, as on Stripe
@@ -732,8 +865,15 @@ class StripeSandbox(BillingMixin):
         payment_status: str = "paid",
         email: str | None = None,
         name: str | None = None,
+        promotion_code: str | None = None,
+        address: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """What the Pay button does. Returns the ``checkout.session.completed`` event.
+
+        ``promotion_code``: the code the buyer typed (only with ``allow_promotion_codes``;
+        an unknown or unusable code raises ``SandboxError`` and changes nothing).
+        ``address``: the billing address entered (default: a US test address); with
+        ``automatic_tax`` the sandbox rate is added now (``total_details.amount_tax``).
 
         Payment mode creates a PaymentIntent (+ a succeeded Charge when ``paid``); a Customer
         is created in subscription mode or with ``customer_creation=always`` (otherwise the
@@ -760,6 +900,7 @@ class StripeSandbox(BillingMixin):
                 raise SandboxError(
                     f"Checkout session {session_id} is {session['status']}, not open"
                 )
+            discounts = self._entered_promotion_code(session, promotion_code)
             now = self.now()
             mode = session["mode"]
             if mode == "setup":
@@ -783,6 +924,18 @@ class StripeSandbox(BillingMixin):
                     created_customer = copy.deepcopy(cust)
                 else:
                     extra_events.append(self._event("customer.created", cust))
+            billing_address = {**objects.TEST_ADDRESS, **(address or {})}
+            items = self.session_line_items.get(session_id, [])
+            session["discounts"] = discounts
+            if discounts:
+                self.redeem(discounts[0]["coupon"], discounts[0]["promotion_code"])
+            if session["automatic_tax"]["enabled"]:
+                session["automatic_tax"]["status"] = "complete"
+            if items:
+                self.price_session(session, items, with_tax=session["automatic_tax"]["enabled"])
+            update = self.session_params.get(session_id, {}).get("customer_update", {})
+            if customer_id and update.get("address") == "auto":
+                self.customers[customer_id]["address"] = dict(billing_address)
             if mode == "payment":
                 extras = self.session_params.get(session_id, {}).get("payment_intent_data", {})
                 pi = objects.payment_intent(
@@ -792,6 +945,7 @@ class StripeSandbox(BillingMixin):
                     customer=customer_id,
                     metadata=extras.get("metadata"),
                     description=extras.get("description"),
+                    receipt_email=extras.get("receipt_email"),
                 )
                 pi["payment_method"] = objects.new_id("pm")
                 extra_events.append(self._event("payment_intent.created", pi))
@@ -808,21 +962,25 @@ class StripeSandbox(BillingMixin):
                         metadata=pi["metadata"],
                         receipt_base_url=self.base_url,
                     )
+                    self.send_receipt(ch, extras.get("receipt_email"))
                     self.charges[ch["id"]] = ch
                     pi["latest_charge"] = ch["id"]
                     extra_events.append(self._event("charge.succeeded", ch))
                     extra_events.append(self._event("payment_intent.succeeded", pi))
                 else:
+                    # A delayed-notification method (bank debit): the session completes
+                    # unpaid; settle_async_payment() later succeeds or fails it.
                     pi["status"] = "processing"
                     pi["amount_received"] = 0
-                    pi["processing"] = {"type": "card"}
+                    pi["processing"] = None
+                    pi["payment_method_types"] = ["us_bank_account"]
                     extra_events.append(self._event("payment_intent.processing", pi))
                 self.payment_intents[pi["id"]] = pi
                 session["payment_intent"] = pi["id"]
             if mode == "subscription":
                 billing_events = self._start_subscription(
                     session,
-                    self.session_line_items.get(session_id, []),
+                    items,
                     self.session_params.get(session_id, {})
                     .get("subscription_data", {})
                     .get("metadata", {}),
@@ -831,7 +989,9 @@ class StripeSandbox(BillingMixin):
             session["status"] = "complete"
             session["payment_status"] = payment_status
             session["url"] = None
-            session["customer_details"] = objects.customer_details(email=email, name=name)
+            session["customer_details"] = objects.customer_details(
+                email=email, name=name, address=billing_address
+            )
             session["collected_information"] = {
                 "business_name": None,
                 "individual_name": None,
@@ -847,6 +1007,112 @@ class StripeSandbox(BillingMixin):
                 self.deliver(ev)
             self.deliver(completed)
         return completed
+
+    def settle_async_payment(
+        self, session_id: str, *, succeed: bool = True, deliver: bool = True
+    ) -> list[dict[str, Any]]:
+        """The delayed payment of a session completed ``unpaid`` settles (Stripe: "Checkout
+        fulfillment: delayed notification payment methods").
+
+        Success: a succeeded Charge, the PaymentIntent ``succeeded``, the session
+        ``payment_status=paid``; events ``charge.succeeded``, ``payment_intent.succeeded``
+        (with ``emit_payment_events``) and ``checkout.session.async_payment_succeeded``.
+        Failure: the PaymentIntent back to ``requires_payment_method`` with
+        ``last_payment_error``, the session stays ``unpaid``; ``payment_intent.payment_failed``
+        (with ``emit_payment_events``) and ``checkout.session.async_payment_failed``.
+        Returns the events; raises ``SandboxError`` unless the session awaits its payment.
+        """
+        events: list[dict[str, Any]] = []
+        with self.lock:
+            session = self.sessions.get(session_id)
+            if session is None:
+                raise SandboxError(f"No such checkout.session: '{session_id}'")
+            pi = self.payment_intents.get(session.get("payment_intent") or "")
+            if (
+                session["status"] != "complete"
+                or session["payment_status"] != "unpaid"
+                or pi is None
+                or pi["status"] != "processing"
+            ):
+                raise SandboxError(
+                    f"Checkout session {session_id} has no delayed payment waiting to settle"
+                )
+            payment_events: list[dict[str, Any]] = []
+            if succeed:
+                details = session["customer_details"] or {}
+                ch = objects.charge(
+                    now=self.now(),
+                    amount=pi["amount"],
+                    currency=pi["currency"],
+                    customer=session["customer"],
+                    payment_intent_id=pi["id"],
+                    payment_method_id=pi["payment_method"],
+                    email=details.get("email"),
+                    name=details.get("name"),
+                    metadata=pi["metadata"],
+                    receipt_base_url=self.base_url,
+                )
+                self.send_receipt(ch, pi["receipt_email"])
+                self.charges[ch["id"]] = ch
+                pi.update(status="succeeded", amount_received=pi["amount"], latest_charge=ch["id"])
+                session["payment_status"] = "paid"
+                payment_events = [
+                    self._event("charge.succeeded", ch),
+                    self._event("payment_intent.succeeded", pi),
+                ]
+                kind = "checkout.session.async_payment_succeeded"
+            else:
+                pi.update(
+                    status="requires_payment_method",
+                    last_payment_error={
+                        "code": "payment_method_provider_decline",
+                        "decline_code": "insufficient_funds",
+                        "doc_url": "https://stripe.com/docs/error-codes/"
+                        "payment-method-provider-decline",
+                        "message": "The customer's bank account has insufficient funds.",
+                        "payment_method": {
+                            "id": pi["payment_method"],
+                            "object": "payment_method",
+                            "type": "us_bank_account",
+                        },
+                        "type": "card_error",
+                    },
+                )
+                payment_events = [self._event("payment_intent.payment_failed", pi)]
+                kind = "checkout.session.async_payment_failed"
+            if self.knobs["emit_payment_events"]:
+                events.extend(payment_events)
+                self.events.extend(payment_events)
+            events.append(self._record_event(kind, session))
+            self._save()
+        if deliver:
+            for ev in events:
+                self.deliver(ev)
+        return events
+
+    def _entered_promotion_code(
+        self, session: dict[str, Any], code: str | None
+    ) -> list[dict[str, Any]]:
+        """The session's discount after the buyer typed ``code`` on the page (lock held)."""
+        if code is None or code.strip() == "":
+            return list(session["discounts"])
+        if session["allow_promotion_codes"] is not True:
+            raise SandboxError("This Checkout Session does not accept promotion codes.")
+        promo = self.find_promotion_code(code)
+        if promo is None:
+            raise SandboxError("This code is invalid.")
+        coupon = self.coupons[promo["promotion"]["coupon"]]
+        items = self.session_line_items.get(session["id"], [])
+        why = self._redeemable(
+            coupon,
+            promo,
+            currency=session["currency"],
+            subtotal=sum(i["amount_subtotal"] for i in items),
+            customer=session["customer"],
+        )
+        if why:
+            raise SandboxError(why)
+        return [{"coupon": coupon["id"], "promotion_code": promo["id"]}]
 
     def expire_session(
         self,
@@ -926,15 +1192,19 @@ class StripeSandbox(BillingMixin):
         request_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        return objects.event(
+        targets = self._targets_for(type)  # who gets it is decided when it happens
+        ev = objects.event(
             now=self.now(),
             type=type,
             data_object=copy.deepcopy(data_object),
             previous_attributes=copy.deepcopy(previous_attributes),
             request_id=request_id,
             idempotency_key=idempotency_key,
-            pending_webhooks=1 if self.has_endpoint else 0,
+            pending_webhooks=len(targets),
+            api_version=self.account_api_version,
         )
+        self.event_targets[ev["id"]] = targets
+        return ev
 
     def _record_event(self, type: str, data_object: dict[str, Any], **kw: Any) -> dict[str, Any]:
         with self.lock:
@@ -960,94 +1230,12 @@ class StripeSandbox(BillingMixin):
                     return ev
         return None
 
-    def delivery_succeeded(self, event_id: str) -> bool:
-        with self.lock:
-            return any(d["event_id"] == event_id and d["ok"] for d in self.deliveries)
-
     def render_event(self, ev: dict[str, Any]) -> dict[str, Any]:
-        """The event as the API returns it now (``pending_webhooks`` is live)."""
+        """The event as the API returns it now (``pending_webhooks`` is live: the endpoints
+        that have not acknowledged it yet)."""
         out = copy.deepcopy(ev)
-        out["pending_webhooks"] = (
-            1 if self.has_endpoint and not self.delivery_succeeded(ev["id"]) else 0
-        )
+        out["pending_webhooks"] = len(self.pending_endpoints(ev))
         return out
-
-    def sign(self, payload: str, *, timestamp: int | None = None, secret: str | None = None) -> str:
-        """A ``Stripe-Signature`` header value for ``payload``."""
-        ts = self.now() if timestamp is None else int(timestamp)
-        return signature_header(payload, ts, secret or self.webhook_secret)
-
-    def deliver(self, event: dict[str, Any]) -> int:
-        """Serialise once, sign, POST (or call ``deliver``); record the attempt.
-
-        Returns the receiver's HTTP status, ``0`` for a connection failure, or ``0`` without
-        recording anything when webhooks are disabled or no endpoint is configured.
-        """
-        if not self.webhooks_enabled or not self.has_endpoint:
-            return 0
-        body = json.dumps(event, indent=2)
-        timestamp = self.now()
-        header = self.sign(body, timestamp=timestamp)
-        started = time.monotonic()
-        error: str | None = None
-        if self.deliver_callback is not None:
-            target = "callback"
-            status = int(self.deliver_callback(body, header))
-        else:
-            target = str(self.webhook_url)
-            status, error = self._post(target, body, header)
-        record = {
-            "id": "whdel_" + objects.rand(24),
-            "event_id": event["id"],
-            "type": event["type"],
-            "url": target,
-            "status": status,
-            "ok": 200 <= status < 300,
-            "error": error,
-            "created": timestamp,
-            "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            "signature": header,
-            "payload": body,
-        }
-        with self.lock:
-            self.deliveries.append(record)
-            self._save()
-        return status
-
-    @staticmethod
-    def _post(url: str, body: str, header: str) -> tuple[int, str | None]:
-        if urlsplit(url).scheme not in ("http", "https"):
-            return 0, f"unsupported webhook URL {url!r}"
-        req = urllib.request.Request(  # noqa: S310 - scheme checked above
-            url,
-            data=body.encode(),
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "Stripe-Signature": header,
-                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-                "Cache-Control": "no-cache",
-            },
-        )
-        try:
-            with _OPENER.open(req, timeout=10) as resp:
-                return int(resp.status), None
-        except urllib.error.HTTPError as exc:
-            return int(exc.code), None if exc.code < 300 else f"HTTP {exc.code}"
-        except (urllib.error.URLError, OSError) as exc:
-            return 0, str(exc)
-
-    def redeliver(self, event_id: str) -> int:
-        event = self.get_event(event_id)
-        if event is None:
-            raise SandboxError(f"No such event: '{event_id}'")
-        return self.deliver(event)
-
-    def redeliver_failed(self) -> dict[str, int]:
-        """Re-send every event that has not been delivered successfully yet (Stripe's retries)."""
-        with self.lock:
-            todo = [e for e in self.events if not self.delivery_succeeded(e["id"])]
-        return {e["id"]: self.deliver(e) for e in todo}
 
     # --- idempotency ---------------------------------------------------------------------
 
@@ -1085,9 +1273,11 @@ class StripeSandbox(BillingMixin):
         data.update(
             events=self.events,
             deliveries=self.deliveries,
+            receipts=self.receipts,
             idempotency=self.idempotency,
             knobs=self.knobs,
             clock_offset=self.clock_offset,
+            default_endpoint_id=self.default_endpoint_id,
         )
         return data
 
@@ -1108,9 +1298,11 @@ class StripeSandbox(BillingMixin):
             getattr(self, name).update(data.get(name, {}))
         self.events.extend(data.get("events", []))
         self.deliveries.extend(data.get("deliveries", []))
+        self.receipts.extend(data.get("receipts", []))
         self.idempotency.update(data.get("idempotency", {}))
         self.knobs.update({k: v for k, v in data.get("knobs", {}).items() if k in KNOB_DEFAULTS})
         self.clock_offset = float(data.get("clock_offset", 0.0))
+        self.default_endpoint_id = data.get("default_endpoint_id")
 
     # --- server --------------------------------------------------------------------------
 

@@ -1,15 +1,18 @@
 """Factories for Stripe objects.
 
-Every factory returns a plain dict with *all* the fields of the matching example in
-``shared/data/stripe/*.json`` (Stripe's published API fixtures, ``stripe/openapi``
-``fixtures3.json``, MIT licence, Copyright (c) Stripe), with realistic values for a test-mode
-hosted Checkout payment instead of the fixtures' random placeholders.  Time always comes in as
+Every factory returns a plain dict with *all* the fields of the matching example object in
+Stripe's published API fixtures (``openapi/fixtures3.json`` in the public repository
+stripe/openapi, MIT licence, Copyright (c) Stripe; copies in ``tests/sandbox_stripe/shapes/``),
+except the *includable* fields (``charge.refunds``, ``invoice.payments``), which the API
+returns only when expanded and the sandbox therefore adds at expansion time. Values are
+realistic for a test-mode hosted Checkout payment instead of the fixtures' random
+placeholders.  Time always comes in as
 ``now`` (from the sandbox's injected clock), never from ``time.time()``.
 
 Billing objects (subscription, subscription item, invoice, invoice line, invoice payment,
 invoice item, refund, dispute) have the *current* shapes (API ``2026-10-28.endive``): invoices
-carry ``parent.subscription_details`` and ``payments`` (no ``subscription``, no ``paid``
-boolean); billing periods live on subscription items.
+carry ``parent.subscription_details`` (no ``subscription``, no ``paid`` boolean; ``payments``
+only when expanded); billing periods live on subscription items.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ def new_id(prefix: str) -> str:
         "ii": "1" + rand(23),
         "re": "3" + rand(23),
         "du": "1" + rand(23),
+        "promo": "1" + rand(23),
+        "di": "1" + rand(23),
+        "we": "1" + rand(23),
         "plan": rand(14),
     }
     return f"{prefix}_{tails.get(prefix, rand(24))}"
@@ -183,7 +189,7 @@ def checkout_session(
     billing_address_collection: str | None = None,
     locale: str | None = None,
     submit_type: str | None = None,
-    payment_method_types: list[str] | None = None,
+    payment_method_collection: str | None = None,
 ) -> dict[str, Any]:
     """An ``open``/``unpaid`` hosted Checkout Session as Stripe returns it from create."""
     payment_mode = mode == "payment"
@@ -246,10 +252,10 @@ def checkout_session(
         "origin_context": None,
         "payment_intent": None,
         "payment_link": None,
-        "payment_method_collection": "if_required" if mode == "subscription" else None,
+        "payment_method_collection": payment_method_collection,
         "payment_method_configuration_details": None,
         "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
-        "payment_method_types": list(payment_method_types or ["card"]),
+        "payment_method_types": ["card"],
         "payment_status": "no_payment_required" if mode == "setup" else "unpaid",
         "permissions": None,
         "phone_number_collection": {"enabled": False},
@@ -276,9 +282,22 @@ def checkout_session(
     }
 
 
-def customer_details(*, email: str | None, name: str | None) -> dict[str, Any]:
+# The billing address the sandbox's Checkout page enters unless told otherwise.
+TEST_ADDRESS: dict[str, Any] = {
+    "city": "San Francisco",
+    "country": "US",
+    "line1": "510 Townsend St",
+    "line2": None,
+    "postal_code": "94103",
+    "state": "CA",
+}
+
+
+def customer_details(
+    *, email: str | None, name: str | None, address: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
-        "address": {**_address(), "country": "US", "postal_code": "94103"},
+        "address": dict(address or TEST_ADDRESS),
         "business_name": None,
         "email": email,
         "individual_name": None,
@@ -485,11 +504,10 @@ def charge(
             },
             "type": "card",
         },
-        "receipt_email": email,
+        "receipt_email": None,  # set when Stripe e-mails a receipt (pricing.send_receipt)
         "receipt_number": None,
         "receipt_url": f"{receipt_base_url}/receipts/{cid}",
         "refunded": False,
-        "refunds": list_object([], f"/v1/charges/{cid}/refunds"),
         "review": None,
         "shipping": None,
         "source": None,
@@ -780,7 +798,6 @@ def invoice(
             "payment_method_options": None,
             "payment_method_types": None,
         },
-        "payments": list_object([], f"/v1/invoice_payments?invoice={iid}"),
         "period_end": period_end,
         "period_start": period_start,
         "post_payment_credit_notes_amount": 0,
@@ -938,6 +955,8 @@ def dispute(*, now: int, charge_obj: dict[str, Any], reason: str, due_by: int) -
             "has_evidence": False,
             "past_due": False,
             "submission_count": 0,
+            # stripe/_dispute.py EvidenceDetails.submission_method (no evidence submitted)
+            "submission_method": "not_submitted",
         },
         "id": new_id("du"),
         "is_charge_refundable": False,
@@ -971,12 +990,13 @@ def event(
     request_id: str | None = None,
     idempotency_key: str | None = None,
     pending_webhooks: int = 0,
+    api_version: str = API_VERSION,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {"object": data_object}
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
     return {
-        "api_version": API_VERSION,
+        "api_version": api_version,
         "created": now,
         "data": data,
         "id": new_id("evt"),

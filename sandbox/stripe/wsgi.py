@@ -21,7 +21,7 @@ from wsgiref.simple_server import make_server as _wsgiref_make_server
 from wsgiref.util import application_uri
 
 from . import objects
-from .checkout_page import render_checkout, render_message
+from .checkout_page import render_checkout, render_message, render_receipt
 from .core import as_int, as_str
 from .errors import (
     SandboxError,
@@ -32,6 +32,8 @@ from .errors import (
     unrecognized_url,
 )
 from .formcodec import FormDecodeError, decode_form
+from .validation import validate_params
+from .webhooks import validate_api_version
 
 if TYPE_CHECKING:
     from .core import StripeSandbox
@@ -47,7 +49,7 @@ EXPANDABLE: dict[str, frozenset[str]] = {
         {"line_items", "customer", "payment_intent", "invoice", "subscription", "setup_intent"}
     ),
     "payment_intent": frozenset({"customer", "latest_charge", "payment_method"}),
-    "charge": frozenset({"customer", "payment_intent", "balance_transaction"}),
+    "charge": frozenset({"customer", "payment_intent", "balance_transaction", "refunds"}),
     "price": frozenset({"product"}),
     "item": frozenset({"price"}),
     "customer": frozenset({"default_source"}),
@@ -55,9 +57,17 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     "subscription": frozenset({"customer", "latest_invoice", "items"}),
     "subscription_item": frozenset({"price"}),
     "invoice": frozenset({"customer", "lines", "payments"}),
+    "invoice_payment": frozenset({"invoice", "payment"}),
+    "invoice_payment.payment": frozenset({"payment_intent", "charge"}),
     "refund": frozenset({"charge", "payment_intent"}),
     "dispute": frozenset({"charge", "payment_intent"}),
+    "promotion_code": frozenset({"customer"}),
+    "promotion_code.promotion": frozenset({"coupon"}),
+    "discount": frozenset({"customer", "promotion_code"}),
 }
+
+# Includable fields: not part of the object unless ``expand[]`` names them.
+INCLUDABLE: dict[str, str] = {"charge": "refunds", "invoice": "payments"}
 
 
 @dataclass
@@ -141,6 +151,32 @@ class SandboxApp:
                 self.session_line_items,
             ),
             ("POST", re.compile(r"^/v1/checkout/sessions/([^/]+)/expire$"), self.expire_session),
+            ("GET", re.compile(r"^/v1/webhook_endpoints$"), self.list_webhook_endpoints),
+            ("POST", re.compile(r"^/v1/webhook_endpoints$"), self.create_webhook_endpoint),
+            (
+                "GET",
+                re.compile(r"^/v1/webhook_endpoints/([^/]+)$"),
+                self.retrieve("webhook_endpoints", "webhook_endpoint"),
+            ),
+            (
+                "POST",
+                re.compile(r"^/v1/webhook_endpoints/([^/]+)$"),
+                self.update_webhook_endpoint,
+            ),
+            (
+                "DELETE",
+                re.compile(r"^/v1/webhook_endpoints/([^/]+)$"),
+                self.delete_webhook_endpoint,
+            ),
+            ("POST", re.compile(r"^/v1/coupons$"), self.create_coupon),
+            ("GET", re.compile(r"^/v1/coupons/([^/]+)$"), self.retrieve("coupons", "coupon")),
+            ("POST", re.compile(r"^/v1/promotion_codes$"), self.create_promotion_code),
+            ("GET", re.compile(r"^/v1/promotion_codes$"), self.list_promotion_codes),
+            (
+                "GET",
+                re.compile(r"^/v1/promotion_codes/([^/]+)$"),
+                self.retrieve("promotion_codes", "promotion_code"),
+            ),
             ("GET", re.compile(r"^/v1/events$"), self.list_events),
             ("GET", re.compile(r"^/v1/events/([^/]+)$"), self.retrieve_event),
             ("GET", re.compile(r"^/v1/prices$"), self.list_prices),
@@ -157,7 +193,15 @@ class SandboxApp:
                 re.compile(r"^/v1/customers/([^/]+)$"),
                 self.retrieve("customers", "customer"),
             ),
+            ("GET", re.compile(r"^/v1/charges$"), self.list_charges),
             ("GET", re.compile(r"^/v1/charges/([^/]+)$"), self.retrieve("charges", "charge")),
+            ("GET", re.compile(r"^/v1/charges/([^/]+)/refunds$"), self.charge_refunds),
+            ("GET", re.compile(r"^/v1/invoice_payments$"), self.list_invoice_payments),
+            (
+                "GET",
+                re.compile(r"^/v1/invoice_payments/([^/]+)$"),
+                self.retrieve("invoice_payments", "invoice_payment"),
+            ),
             ("GET", re.compile(r"^/v1/subscriptions$"), self.list_subscriptions),
             (
                 "GET",
@@ -184,6 +228,8 @@ class SandboxApp:
                 status, headers, body = self.handle_api(req)
             elif req.path.startswith("/pay/"):
                 status, headers, body = self.handle_pay(req)
+            elif req.path.startswith("/receipts/") and req.method == "GET":
+                status, headers, body = self.handle_receipt(req)
             elif req.path.startswith("/_sandbox/"):
                 status, headers, body = self.handle_admin(req)
             elif req.path == "/" and req.method == "GET":
@@ -229,6 +275,8 @@ class SandboxApp:
             headers.append(("Idempotency-Key", idem_key))
         try:
             self._authenticate(req)
+            if "stripe-version" in req.headers:
+                validate_api_version(req.headers["stripe-version"])
             self._maybe_fail()
             params = self._params(req)
             route = self._route(req)
@@ -399,9 +447,29 @@ class SandboxApp:
             self._expand_path(obj, parts, path, i)
         return obj
 
-    def _expand_path(self, obj: dict[str, Any], parts: list[str], full: str, index: int) -> None:
+    def _includable(self, obj: dict[str, Any], kind: str) -> dict[str, Any]:
+        sb = self.sb
+        with sb.lock:
+            if kind == "charge":
+                refunds = [r for r in reversed(sb.refunds.values()) if r["charge"] == obj["id"]]
+                return objects.list_object(
+                    copy.deepcopy(refunds), f"/v1/charges/{obj['id']}/refunds"
+                )
+            payments = sb.payments_of_invoice(obj["id"])
+            return objects.list_object(
+                copy.deepcopy(payments), f"/v1/invoice_payments?invoice={obj['id']}"
+            )
+
+    def _expand_path(
+        self,
+        obj: dict[str, Any],
+        parts: list[str],
+        full: str,
+        index: int,
+        kind: str | None = None,
+    ) -> None:
         head, rest = parts[0], parts[1:]
-        kind = obj.get("object", "")
+        kind = kind or obj.get("object", "")
         if kind == "list" and head == "data":
             for item in obj["data"]:
                 if rest:
@@ -415,6 +483,16 @@ class SandboxApp:
                 f"/v1/checkout/sessions/{obj['id']}/line_items",
             )
             obj["line_items"] = value
+        elif kind in INCLUDABLE and head == INCLUDABLE[kind]:
+            # Includable fields are absent unless expanded (Stripe API reference: "includable"
+            # properties; changelog 2022-11-15 "Charges no longer auto-expand refunds").
+            value = self._includable(obj, kind)
+            obj[head] = value
+        elif isinstance(obj.get(head), dict) and "object" not in obj[head]:
+            if not rest:  # a plain sub-hash: only its id fields can be expanded
+                raise invalid(f"expand[{index}]", f"This property cannot be expanded ({full}).")
+            self._expand_path(obj[head], rest, full, index, kind=f"{kind}.{head}")
+            return
         else:
             value = obj.get(head)
             if isinstance(value, str):
@@ -552,9 +630,7 @@ class SandboxApp:
             flag = p["delivery_success"]
             if not isinstance(flag, bool):
                 raise invalid("delivery_success", "Invalid boolean: must be true or false")
-            events = [
-                e for e in events if sb.has_endpoint and sb.delivery_succeeded(e["id"]) == flag
-            ]
+            events = [e for e in events if sb.delivery_succeeded(e["id"]) == flag]
         events = self._created_filter(events, p.get("created"))
         page = self.paginate(events, p, "/v1/events", "event")
         return self.expand(page, self._expand_list(p))
@@ -639,6 +715,101 @@ class SandboxApp:
         page = self.paginate(items, p, "/v1/invoices", "invoice")
         return self.expand(page, self._expand_list(p))
 
+    def list_webhook_endpoints(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        self._only(p, {"expand", "limit", "starting_after", "ending_before"})
+        with self.sb.lock:
+            items = copy.deepcopy(list(reversed(self.sb.webhook_endpoints.values())))
+        page = self.paginate(items, p, "/v1/webhook_endpoints", "webhook_endpoint")
+        return self.expand(page, self._expand_list(p))
+
+    def create_webhook_endpoint(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        return self.sb.create_webhook_endpoint(p)
+
+    def update_webhook_endpoint(
+        self, req: Request, p: dict[str, Any], idem: str | None, we_id: str
+    ) -> dict[str, Any]:
+        return self.sb.update_webhook_endpoint(we_id, p)
+
+    def delete_webhook_endpoint(
+        self, req: Request, p: dict[str, Any], idem: str | None, we_id: str
+    ) -> dict[str, Any]:
+        self._only(p, set())
+        return self.sb.delete_webhook_endpoint(we_id)
+
+    def create_coupon(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        return self.sb.create_coupon(p)
+
+    def create_promotion_code(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        return self.expand(self.sb.create_promotion_code(p), self._expand_list(p))
+
+    def list_promotion_codes(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        self._only(p, {"active", "code", "coupon", "expand", "limit"} | {"starting_after"})
+        with self.sb.lock:
+            items = copy.deepcopy(list(reversed(self.sb.promotion_codes.values())))
+        if "active" in p:
+            items = [i for i in items if i["active"] == p["active"]]
+        if p.get("code"):
+            items = [i for i in items if i["code"] == as_str(p["code"])]
+        if p.get("coupon"):
+            items = [i for i in items if i["promotion"]["coupon"] == as_str(p["coupon"])]
+        page = self.paginate(items, p, "/v1/promotion_codes", "promotion_code")
+        return self.expand(page, self._expand_list(p))
+
+    def list_charges(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        allowed = {"customer", "payment_intent", "created"}
+        self._only(p, allowed | {"expand", "limit", "starting_after", "ending_before"})
+        with self.sb.lock:
+            items = copy.deepcopy(list(reversed(self.sb.charges.values())))
+        for name in ("customer", "payment_intent"):
+            if p.get(name):
+                items = [i for i in items if i[name] == as_str(p[name])]
+        items = self._created_filter(items, p.get("created"))
+        page = self.paginate(items, p, "/v1/charges", "charge")
+        return self.expand(page, self._expand_list(p))
+
+    def charge_refunds(
+        self, req: Request, p: dict[str, Any], idem: str | None, cid: str
+    ) -> dict[str, Any]:
+        self._only(p, {"expand", "limit", "starting_after", "ending_before"})
+        with self.sb.lock:
+            charge = copy.deepcopy(self.sb.charges.get(cid))
+        if charge is None:
+            raise no_such("charge", cid)
+        refunds = self._includable(charge, "charge")["data"]
+        page = self.paginate(refunds, p, f"/v1/charges/{cid}/refunds", "refund")
+        return self.expand(page, self._expand_list(p))
+
+    def list_invoice_payments(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        """``GET /v1/invoice_payments`` (stripe/_invoice_payment.py; params
+        InvoicePaymentListParams): how a PaymentIntent is tied back to its invoice at current
+        API versions (the PaymentIntent has no ``invoice`` field since 2025-03-31.basil)."""
+        validate_params("GET /v1/invoice_payments", p)
+        with self.sb.lock:
+            items = copy.deepcopy(list(reversed(self.sb.invoice_payments.values())))
+        if p.get("invoice"):
+            items = [i for i in items if i["invoice"] == as_str(p["invoice"])]
+        if p.get("status"):
+            items = [i for i in items if i["status"] == as_str(p["status"])]
+        payment = p.get("payment")
+        if isinstance(payment, dict):
+            kind = as_str(payment["type"])
+            items = [i for i in items if i["payment"]["type"] == kind]
+            if payment.get(kind):
+                items = [i for i in items if i["payment"].get(kind) == as_str(payment[kind])]
+        items = self._created_filter(items, p.get("created"))
+        page = self.paginate(items, p, "/v1/invoice_payments", "invoice_payment")
+        return self.expand(page, self._expand_list(p))
+
     def update_subscription(
         self, req: Request, p: dict[str, Any], idem: str | None, sid: str
     ) -> dict[str, Any]:
@@ -695,14 +866,48 @@ class SandboxApp:
             return _html(405, render_message(session, "Method not allowed", "Use GET or POST."))
         form = dict(parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True))
         email = (form.get("email") or "").strip() or None
+        delayed = session["mode"] == "payment" and form.get("payment_method") == "delayed"
+        address = {
+            key: form[f"address_{key}"].strip() or None
+            for key in ("line1", "city", "postal_code", "state", "country")
+            if f"address_{key}" in form
+        }
+        if session["status"] == "open" and session["billing_address_collection"] == "required":
+            if not all(address.get(k) for k in ("line1", "city", "postal_code", "country")):
+                page = render_checkout(
+                    session, sb.line_items_for(sid), error="Enter your full billing address."
+                )
+                return _html(400, page)
+        code = (form.get("promotion_code") or "").strip() or None
         try:
-            sb.complete_session(sid, deliver=True, email=email)
-        except SandboxError:
+            sb.complete_session(
+                sid,
+                deliver=True,
+                email=email,
+                payment_status="unpaid" if delayed else "paid",
+                promotion_code=code,
+                address=address or None,
+            )
+        except SandboxError as exc:
+            with sb.lock:
+                current = copy.deepcopy(sb.sessions[sid])
+            if current["status"] == "open":  # a bad promotion code: nothing was charged
+                page = render_checkout(current, sb.line_items_for(sid), error=str(exc))
+                return _html(400, page)
             with sb.lock:
                 session = copy.deepcopy(sb.sessions[sid])
             return self._closed_page(session)
         target = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", sid)
         return 303, [("Location", target), ("Content-Type", "text/plain")], b"See Other\n"
+
+    def handle_receipt(self, req: Request) -> Response:
+        """The page behind a charge's ``receipt_url`` (Stripe hosts one per charge)."""
+        cid = req.path[len("/receipts/") :].strip("/")
+        with self.sb.lock:
+            charge = copy.deepcopy(self.sb.charges.get(cid))
+        if charge is None:
+            return _html(404, render_message(None, "Receipt not found", "No such receipt."))
+        return _html(200, render_receipt(charge))
 
     @staticmethod
     def _closed_page(session: dict[str, Any]) -> Response:
@@ -745,6 +950,9 @@ class SandboxApp:
         if path == "/_sandbox/deliveries" and method == "GET":
             with sb.lock:
                 return _json(200, {"data": list(sb.deliveries)})
+        if path == "/_sandbox/receipts" and method == "GET":  # the e-mailed receipts
+            with sb.lock:
+                return _json(200, {"data": list(sb.receipts)})
         if path == "/_sandbox/sessions" and method == "GET":
             with sb.lock:
                 return _json(200, {"data": list(sb.sessions.values())})
@@ -764,6 +972,20 @@ class SandboxApp:
                 return _json(400, {"error": f"bad price spec: {exc}"})
         if path == "/_sandbox/redeliver_failed" and method == "POST":
             return _json(200, {"statuses": sb.redeliver_failed()})
+        m = re.fullmatch(r"/_sandbox/sessions/([^/]+)/async_payment", path)
+        if m and method == "POST":
+            outcome = body.get("outcome", "succeeded")
+            deliver = body.get("deliver", True)
+            if outcome not in ("succeeded", "failed") or not isinstance(deliver, bool):
+                return _json(400, {"error": "outcome must be succeeded or failed"})
+            try:
+                events = sb.settle_async_payment(
+                    m.group(1), succeed=outcome == "succeeded", deliver=deliver
+                )
+            except SandboxError as exc:
+                code = 404 if str(exc).startswith("No such") else 409
+                return _json(code, {"error": str(exc)})
+            return _json(200, {"events": events})
         m = re.fullmatch(r"/_sandbox/sessions/([^/]+)/(complete|expire)", path)
         if m and method == "POST":
             sid, action = m.groups()
@@ -779,6 +1001,8 @@ class SandboxApp:
                         deliver=deliver,
                         payment_status=str(body.get("payment_status", "paid")),
                         email=body.get("email"),
+                        promotion_code=body.get("promotion_code"),
+                        address=body.get("address"),
                     )
                 else:
                     event = sb.expire_session(sid, deliver=deliver)
@@ -792,11 +1016,18 @@ class SandboxApp:
             return billing
         m = re.fullmatch(r"/_sandbox/events/([^/]+)/redeliver", path)
         if m and method == "POST":
+            endpoint = body.get("endpoint")
             try:
-                status = sb.redeliver(m.group(1))
+                status = sb.redeliver(m.group(1), endpoint=endpoint)
             except SandboxError as exc:
                 return _json(404, {"error": str(exc)})
             return _json(200, {"event_id": m.group(1), "status": status})
+        m = re.fullmatch(r"/_sandbox/webhook_endpoints/([^/]+)/secret", path)
+        if m and method == "GET":  # the Dashboard's "Reveal secret"
+            try:
+                return _json(200, {"id": m.group(1), "secret": sb.endpoint_secret(m.group(1))})
+            except SandboxError as exc:
+                return _json(404, {"error": str(exc)})
         return _json(404, {"error": f"unknown admin route {method} {req.path}"})
 
     def _admin_billing(self, path: str, method: str, body: dict[str, Any]) -> Response | None:

@@ -27,6 +27,7 @@ def test_admin_endpoint(sandbox: StripeSandbox, recorder):
         "emit_noise_events": True,
         "retry_schedule_days": [3, 5, 7],
         "after_final_failure": "cancel",
+        "email_receipts": False,
     }
     r = requests.put(f"{base}/knobs", json={"webhooks_enabled": False}, timeout=5)
     assert r.status_code == 200 and r.json()["webhooks_enabled"] is False
@@ -126,3 +127,27 @@ def test_cli_serves_and_prints_its_url(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def test_endpoints_coupons_and_receipts_survive_a_restart(tmp_path, recorder):
+    path = str(tmp_path / "stripe.json")
+    first = StripeSandbox(webhook_secret=SECRET, deliver=recorder, prices=PRICES, state_path=path)
+    extra = first.add_webhook_endpoint("https://x.test/h", enabled_events=["charge.refunded"])
+    first.create_coupon({"id": "TEN", "percent_off": 10})
+    first.set_knobs({"email_receipts": True})
+    session = first.create_session(session_params())
+    first.complete_session(session["id"])
+    default_id = first.default_endpoint_id
+
+    second = StripeSandbox(
+        webhook_secret="whsec_rotated", deliver=recorder, prices=PRICES, state_path=path
+    )
+    assert second.default_endpoint_id == default_id  # reused, not duplicated
+    assert set(second.webhook_endpoints) == {default_id, extra["id"]}
+    assert second.endpoint_secret(default_id) == "whsec_rotated"  # follows the command line
+    assert second.endpoint_secret(extra["id"]) == extra["secret"]
+    assert second.coupons["TEN"]["percent_off"] == 10
+    assert [r["to"] for r in second.receipts] == ["alex@example.com"]
+    completed = second.events[-1]
+    assert second.event_targets[completed["id"]] == [default_id]
+    assert second.render_event(completed)["pending_webhooks"] == 0

@@ -332,7 +332,10 @@ def test_list_sessions_and_other_resources(sandbox, client):
         pi.id,
     )
     assert charge.billing_details.email == "alex@example.com"
-    assert set(charge.to_dict()) >= keys_of("charge")
+    # refunds is includable: absent unless expanded (changelog 2022-11-15)
+    assert set(charge.to_dict()) == keys_of("charge") - {"refunds"}
+    expanded = client.v1.charges.retrieve(pi.latest_charge, {"expand": ["refunds"]})
+    assert expanded.refunds.data == [] and expanded.refunds.url.endswith("/refunds")
 
     price = client.v1.prices.retrieve("price_mc_4gb_monthly", {"expand": ["product"]})
     assert (price.unit_amount, price.currency, price.type) == (1200, "usd", "recurring")

@@ -161,7 +161,10 @@ def test_subscription_checkout_creates_objects_and_events(sb, client, recorder):
     inv = client.v1.invoices.retrieve(inv_id)
     raw = inv.to_dict()
     assert "subscription" not in raw and "paid" not in raw
-    assert set(raw) == keys_of("invoice") - {"subscription"} | {"payments"}
+    # payments is includable: absent unless expanded (stripe/_invoice.py: Optional payments)
+    assert set(raw) == keys_of("invoice") - {"subscription"}
+    inv = client.v1.invoices.retrieve(inv_id, {"expand": ["payments"]})
+    assert set(inv.to_dict()) == keys_of("invoice") - {"subscription"} | {"payments"}
     assert inv.status == "paid"
     assert inv.billing_reason == "subscription_create"
     assert (inv.amount_due, inv.amount_paid, inv.amount_remaining, inv.total) == (900, 900, 0, 900)
@@ -181,7 +184,8 @@ def test_subscription_checkout_creates_objects_and_events(sb, client, recorder):
     assert (pi.status, pi.amount, pi.customer) == ("succeeded", 900, cus_id)
     charge = client.v1.charges.retrieve(pi.latest_charge)
     assert (charge.payment_intent, charge.customer, charge.status) == (pi.id, cus_id, "succeeded")
-    assert charge.metadata.to_dict() == SUB_META
+    # Stripe does not copy subscription metadata onto the invoice's PaymentIntent or Charge
+    assert pi.metadata.to_dict() == {} and charge.metadata.to_dict() == {}
 
     paid = next(e for e in delivered if e.type == "invoice.paid")
     assert isinstance(paid.data.object, stripe.Invoice)
@@ -302,7 +306,7 @@ def test_failed_renewal_retries_on_schedule_then_recovers(sb, client, recorder):
     ]
     assert events[0]["data"]["object"]["next_payment_attempt"] == end + 7 * DAY
 
-    inv = client.v1.invoices.retrieve(failed["id"])
+    inv = client.v1.invoices.retrieve(failed["id"], {"expand": ["payments"]})
     pi = client.v1.payment_intents.retrieve(inv.payments.data[0].payment.payment_intent)
     assert pi.status == "requires_payment_method"
     assert pi.last_payment_error.code == "card_declined"
@@ -521,7 +525,7 @@ def test_refunds_full_and_partial(sb, client, recorder):
     assert err.value.code == "charge_already_refunded"
 
     session = subscribe(sb, client)  # a subscription invoice's charge, full refund
-    inv = client.v1.invoices.retrieve(session["invoice"])
+    inv = client.v1.invoices.retrieve(session["invoice"], {"expand": ["payments"]})
     sub_pi = client.v1.payment_intents.retrieve(inv.payments.data[0].payment.payment_intent)
     with pytest.raises(stripe.InvalidRequestError) as err:
         client.v1.refunds.create({"charge": sub_pi.latest_charge, "amount": 901})
@@ -541,7 +545,7 @@ def test_refunds_full_and_partial(sb, client, recorder):
 
 def test_disputes(sb, client, recorder):
     session = subscribe(sb, client)
-    inv = client.v1.invoices.retrieve(session["invoice"])
+    inv = client.v1.invoices.retrieve(session["invoice"], {"expand": ["payments"]})
     pi = client.v1.payment_intents.retrieve(inv.payments.data[0].payment.payment_intent)
     recorder.calls.clear()
 
@@ -580,7 +584,8 @@ def test_disputes(sb, client, recorder):
     # accepting a dispute through the API closes it as lost
     sb.advance(40 * DAY)  # a renewal → a second charge
     renewal = client.v1.invoices.retrieve(
-        client.v1.subscriptions.retrieve(session["subscription"]).latest_invoice
+        client.v1.subscriptions.retrieve(session["subscription"]).latest_invoice,
+        {"expand": ["payments"]},
     )
     charge2 = client.v1.payment_intents.retrieve(
         renewal.payments.data[0].payment.payment_intent

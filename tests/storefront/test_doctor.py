@@ -22,7 +22,13 @@ def _doctor() -> tuple[str, CommandError | None]:
     return out.getvalue(), None
 
 
-def test_demo_setup_is_all_green(catalog):
+@pytest.fixture
+def endpoint(stripe_sandbox, settings):
+    """This installation's webhook endpoint, made as an operator does (`stripe_setup`)."""
+    call_command("stripe_setup", stdout=io.StringIO())
+
+
+def test_demo_setup_is_all_green(catalog, endpoint):
     out, error = _doctor()
     assert error is None, out
     lines = out.splitlines()
@@ -33,12 +39,13 @@ def test_demo_setup_is_all_green(catalog):
         "ok    Every mapped node has free ports for a plan",
         "ok    The panel URL and application key work",
         "ok    The Stripe secret key and webhook secret are set",
+        "ok    This installation's Stripe webhook endpoint sends every handled event",
         "ok    AES_KEY decrypts every stored secret",
         "All checks passed.",
     ]
 
 
-def test_names_each_problem_and_fails(catalog, settings):
+def test_names_each_problem_and_fails(catalog, endpoint, settings):
     Plan.objects.filter(slug="rust-8gb").update(stripe_price_id="")
     RegionNodeMap.objects.filter(region__slug="eu-west").delete()
     Region.objects.filter(slug="eu-west").update(ptero_location_id=None)
@@ -58,7 +65,7 @@ def test_names_each_problem_and_fails(catalog, settings):
     assert "ok    Every active plan has a synced egg" in out
 
 
-def test_unreachable_panel_and_wrong_aes_key(catalog, settings):
+def test_unreachable_panel_and_wrong_aes_key(catalog, endpoint, settings):
     catalog.shutdown()  # the panel is gone
     out, error = _doctor()
     assert error is not None
@@ -72,7 +79,7 @@ def test_unreachable_panel_and_wrong_aes_key(catalog, settings):
         assert f"({name}: set it again with `manage.py secrets set`)" in out
 
 
-def test_node_without_free_ports(catalog):
+def test_node_without_free_ports(catalog, endpoint):
     from catalog.models import Allocation
 
     Allocation.objects.filter(node__regions__slug="us-east").update(assigned=True)
