@@ -277,17 +277,12 @@ class PanelApp:
                 f"This IP address ({req.remote_addr}) does not have permission to access the API "
                 "using these credentials.",
             )
-        middleware.throttle(self, route.api, user, rl_headers)  # 5
-        if route.api == "client" and key["type"] == "application":
-            raise ApiError(
-                403,
-                "AccessDeniedHttpException",
-                "You are attempting to use an application API key on an endpoint that requires a "
-                "client API key.",
-            )
-        with self.state.lock:
-            models = middleware.bind(self.state, req, route, user)  # 6
         if route.api == "application":
+            # ThrottleRequests sorts ahead of SubstituteBindings (Laravel's middleware priority),
+            # then AuthenticateApplicationUser, then the form request's ACL check.
+            middleware.throttle(self, route.api, user, rl_headers)  # 5
+            with self.state.lock:
+                models = middleware.bind(self.state, req, route)  # 6
             if not user["root_admin"]:  # 7
                 raise ApiError(
                     403,
@@ -300,6 +295,21 @@ class PanelApp:
                 raise ApiError(
                     403, "AccessDeniedHttpException", "This action is unauthorized."
                 )  # 8
+        else:
+            # The client-api group is SubstituteClientBindings, RequireClientApiKey, then the
+            # throttle; AuthenticateServerAccess is a route middleware after them.
+            with self.state.lock:
+                models = middleware.bind(self.state, req, route)  # 5
+            if key["type"] == "application":  # 6
+                raise ApiError(
+                    403,
+                    "AccessDeniedHttpException",
+                    "You are attempting to use an application API key on an endpoint that "
+                    "requires a client API key.",
+                )
+            middleware.throttle(self, route.api, user, rl_headers)  # 7
+            if "server" in models:
+                middleware.server_access(user, models["server"])  # 8
 
         def can_read(resource: str) -> bool:
             return middleware.can(key, resource, 1)

@@ -85,14 +85,20 @@ class Validator:
             self.errors.append((path, rule, message))
         return not found
 
-    def each(self, path: str, rules: str | list[str | rulelib.CustomRule]) -> None:
+    def each(
+        self,
+        path: str,
+        rules: str | list[str | rulelib.CustomRule],
+        attribute: str | None = None,
+    ) -> None:
+        """``path.*``; ``attribute`` is a request's ``attributes()`` entry for ``path.*``."""
         present, value = self.get(path)
         if present and isinstance(value, list):
             for i in range(len(value)):
-                self.check(f"{path}.{i}", rules)
+                self.check(f"{path}.{i}", rules, attribute)
         elif present and isinstance(value, dict):
             for k in value:
-                self.check(f"{path}.{k}", rules)
+                self.check(f"{path}.{k}", rules, attribute)
 
     def has(self, path: str) -> bool:
         return any(e[0] == path for e in self.errors)

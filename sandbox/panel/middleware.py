@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from typing import TYPE_CHECKING
 
 from .http import ApiError, Request, not_found
@@ -26,12 +27,31 @@ if TYPE_CHECKING:
     from .routes import Route
 
 
+def bearer_token(header: str) -> str | None:
+    """Laravel v10.1.4 src/Illuminate/Http/Concerns/InteractsWithInput.php ``bearerToken()``:
+    the text after the *last* ``Bearer `` (case-sensitive, so ``bearer x`` has no token), cut
+    at the first comma. Nothing is trimmed."""
+    position = header.rfind("Bearer ")
+    if position == -1:
+        return None
+    token = header[position + 7 :]
+    return token.split(",", 1)[0] if "," in token else token
+
+
 def authenticate(app: PanelApp, req: Request) -> tuple[Record, Record]:
-    auth = req.headers.get("authorization", "")
-    token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    """laravel/sanctum v3.2.1 src/Guard.php: ``getTokenFromRequest`` (bearer token; with a
+    ``|`` the part before it must be digits, ApiKey's key type being int), then
+    ``ApiKey::findToken`` (pterodactyl/panel v1.11.8 app/Models/ApiKey.php: identifier = first
+    16 characters, the rest must equal the decrypted secret), then ``isValidAccessToken``
+    (``expires_at`` in the past fails). Any failure is the same 401."""
     unauth = ApiError(401, "AuthenticationException", "Unauthenticated.")
-    if len(token) < 17:
+    token = bearer_token(req.headers.get("authorization", ""))
+    if not token:
         raise unauth
+    if "|" in token:
+        prefix, rest = token.split("|", 1)
+        if not (prefix.isascii() and prefix.isdigit()) or not rest:
+            raise unauth
     key = app.state.api_keys.get(token[:16])
     if key is None or key["secret"] != token[16:]:
         raise unauth
@@ -91,7 +111,36 @@ def can(key: Record, resource: str, bit: int) -> bool:
     return bool(int(key["permissions"].get(f"r_{resource}", 0)) & bit)
 
 
-def bind(state: State, req: Request, route: Route, user: Record) -> dict[str, Record]:
+_MYSQL_NUMBER = re.compile(r"^[ \t\n\r\f\v]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+
+
+def mysql_id(raw: str) -> float | None:
+    """What ``WHERE id = '<raw>'`` compares an integer key with: MySQL/MariaDB turn the string
+    into a number from its leading numeric part ("7" and "7abc" -> 7, "abc" -> 0). Laravel's
+    implicit binding (``{server:id}``) passes the path segment as it is."""
+    m = _MYSQL_NUMBER.match(raw)
+    if m is None:
+        return 0.0
+    try:
+        return float(m.group(0))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _by_id(table: dict[int, Record], raw: str) -> Record | None:
+    number = mysql_id(raw)
+    if number is None or not number.is_integer():
+        return None
+    return table.get(int(number))
+
+
+def bind(state: State, req: Request, route: Route) -> dict[str, Record]:
+    """Route-model binding. Application routes: ``{user:id}`` etc. with ``scopeBindings()``
+    (pterodactyl/panel v1.11.8 app/Providers/RouteServiceProvider.php), so an egg must belong to
+    the nest and an allocation to the node in the path. Client routes: ``{server}`` is the
+    8-character ``uuidShort`` or the full ``uuid`` (app/Http/Middleware/Api/Client/
+    SubstituteClientBindings.php), compared under the case-insensitive collation. Ownership is
+    checked later (``server_access``)."""
     st = state
     models: dict[str, Record] = {}
     p = req.params
@@ -105,8 +154,7 @@ def bind(state: State, req: Request, route: Route, user: Record) -> dict[str, Re
     }
     for name, table in tables.items():
         if name in p:
-            raw = p[name]
-            obj = table.get(int(raw)) if raw.isdigit() else None
+            obj = _by_id(table, p[name])
             if obj is None:
                 raise not_found()
             models[name] = obj
@@ -118,16 +166,27 @@ def bind(state: State, req: Request, route: Route, user: Record) -> dict[str, Re
         raw = p["server"]
         server: Record | None
         if route.api == "client":
-            server = None
-            for s in st.servers.values():
-                if (len(raw) == 8 and s["uuid"][:8] == raw) or s["uuid"] == raw:
-                    server = s
-                    break
-            if server is None or not (user["root_admin"] or server["owner_id"] == user["id"]):
-                raise not_found()
+            wanted = raw.lower()
+            column = (lambda s: s["uuid"][:8]) if len(raw) == 8 else (lambda s: s["uuid"])
+            server = next(
+                (
+                    s
+                    for s in sorted(st.servers.values(), key=lambda s: s["id"])
+                    if column(s).lower() == wanted
+                ),
+                None,
+            )
         else:
-            server = st.servers.get(int(raw)) if raw.isdigit() else None
-            if server is None:
-                raise not_found()
+            server = _by_id(st.servers, raw)
+        if server is None:
+            raise not_found()
         models["server"] = server
     return models
+
+
+def server_access(user: Record, server: Record) -> None:
+    """app/Http/Middleware/Api/Client/Server/AuthenticateServerAccess.php: only the owner or a
+    root admin (the sandbox has no subusers); anyone else gets the same 404 as a missing
+    server."""
+    if user["id"] != server["owner_id"] and not user["root_admin"]:
+        raise not_found()

@@ -65,9 +65,10 @@ def test_create_user_validation(api: httpx.Client) -> None:
         "/api/application/users",
         json=new_user(username="ab", external_id=12, language="fr", email="nope"),
     )
+    # Order = app/Models/User.php $validationRules key order (collect()->only() keeps it).
     assert errors(r) == [
-        ("external_id", "string", "The Third Party Identifier must be a string."),
         ("email", "email", "The email must be a valid email address."),
+        ("external_id", "string", "The Third Party Identifier must be a string."),
         ("username", "p_username", USERNAME_MSG),
         ("language", "in", "The selected language is invalid."),
     ]
@@ -81,8 +82,8 @@ def test_user_uniqueness_case_insensitive(api: httpx.Client) -> None:
         json=new_user(email="ALICE@example.com", username="ALICE_01", external_id="e1"),
     )
     assert errors(r) == [
-        ("external_id", "unique", "The Third Party Identifier has already been taken."),
         ("email", "unique", "The email has already been taken."),
+        ("external_id", "unique", "The Third Party Identifier has already been taken."),
         ("username", "unique", "The username has already been taken."),
     ]
 

@@ -19,7 +19,7 @@ from ..controller import (
     query,
     resource_url,
 )
-from ..http import Response, display, json_response
+from ..http import GENERIC_500, ApiError, Response, display, json_response
 from ..state import Record, State
 
 
@@ -66,7 +66,10 @@ def viable_nodes(state: State, memory: int, disk: int, locations: list[int]) -> 
 
 def deployable_nodes(ctx: Ctx) -> Response:
     app = ctx.app
+    # GetDeployableNodesRequest::rules() (pterodactyl/panel v1.11.8
+    # app/Http/Requests/Api/Application/Nodes/GetDeployableNodesRequest.php): page first.
     v = Validator(ctx.req.query)
+    v.check("page", "integer")
     v.check("memory", "required|integer|min:0")
     v.check("disk", "required|integer|min:0")
     v.check("location_ids", "sometimes|array")
@@ -88,6 +91,12 @@ def deployable_nodes(ctx: Ctx) -> Response:
         return ctx.tx.node(n, inc, {"sum_memory": mem, "sum_disk": disk})
 
     if ctx.q("page") is not None:
+        # NodeDeploymentController passes ``$request->query('per_page')`` unvalidated to
+        # FindViableNodesService::handle(int $perPage = null, ...): a non-numeric string is a
+        # PHP TypeError/warning, i.e. the generic 500.
+        per_page = ctx.q("per_page")
+        if per_page is not None and not rulelib.is_numeric(per_page):
+            raise ApiError(500, "TypeError", GENERIC_500)
         return json_response(200, paginate(ctx, nodes, render))
     return json_response(200, {"object": "list", "data": [render(n) for n in nodes]})
 

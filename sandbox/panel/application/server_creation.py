@@ -22,8 +22,10 @@ from .servers import remove_server
 if TYPE_CHECKING:
     from ..app import PanelApp
 
-# The Docker image rule of StoreServerRequest / StartupModificationService.
-IMAGE_RULE = r"regex:/^~?[\w\.\/\-:@ ]*$/"
+# app/Models/Server.php ``$validationRules['image']`` at v1.11.8, used by StoreServerRequest
+# (``docker_image``) and UpdateServerStartupRequest (``image``). The panel's develop branch
+# later allowed a leading ``~`` (``/^~?[\w\.\/\-:@ ]*$/``); v1.11.8 does not, and we follow it.
+IMAGE_RULE = r"regex:/^[\w\.\/\-:@ ]*$/"
 
 
 def free_allocation(state: State) -> rulelib.CustomRule:
@@ -254,11 +256,19 @@ def insert_server(
     }
     st.servers[server["id"]] = server
     allocation["server_id"] = server["id"]
-    if not data.get("deploy"):
-        for aid in (data.get("allocation") or {}).get("additional") or []:
-            extra = st.allocations.get(as_int(aid))
-            if extra is not None:
-                extra["server_id"] = server["id"]
+    # storeAssignedAllocations(): ``Allocation::whereIn('id', [default, ...additional])
+    # ->update(['server_id' => ...])``, with or without ``deploy``. With ``deploy`` the request
+    # does not validate allocation.additional at all, so any existing id is taken, even one on
+    # another node or held by another server (MySQL casts "7" to 7 in the IN list).
+    additional = (data.get("allocation") or {}).get("additional")
+    if isinstance(additional, dict):
+        additional = list(additional.values())
+    for aid in additional if isinstance(additional, list) else []:
+        if isinstance(aid, bool) or not rulelib.filter_validate_int(aid):
+            continue
+        extra = st.allocations.get(as_int(aid))
+        if extra is not None:
+            extra["server_id"] = server["id"]
     return server
 
 

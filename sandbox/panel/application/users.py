@@ -19,7 +19,7 @@ from ..controller import (
     resource_url,
 )
 from ..http import Response, display, json_response, not_found
-from ..state import State
+from ..state import State, collate
 
 USERNAME_RE = re.compile(r"^[a-z0-9]([\w\.-]+)[a-z0-9]$", re.ASCII)
 USERNAME_MESSAGE = (
@@ -53,41 +53,57 @@ def get_user(ctx: Ctx) -> Response:
 
 
 def get_user_external(ctx: Ctx) -> Response:
-    app = ctx.app
-    ext = ctx.req.params["external_id"]
-    for u in sorted(app.state.users.values(), key=lambda r: r["id"]):
-        if u["external_id"] == ext:
-            return json_response(200, ctx.tx.user(u, includes(ctx)))
-    raise not_found()
+    user = ctx.app.state.user_by_external_id(ctx.req.params["external_id"])
+    if user is None:
+        raise not_found()
+    return json_response(200, ctx.tx.user(user, includes(ctx)))
+
+
+def _php_string(value: Any) -> str | None:
+    """What ``mb_strtolower($value)`` sees: PHP turns an int or float into its string; other
+    types make the panel's Username rule fail."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def username_passes(value: Any) -> bool:
+    """pterodactyl/panel v1.11.8 app/Rules/Username.php: ``preg_match(VALIDATION_REGEX,
+    mb_strtolower($value))``. The regex has no ``u`` flag, so only ASCII letters, digits, ``_``,
+    ``-`` and ``.`` pass, at least three characters, first and last alphanumeric."""
+    text = _php_string(value)
+    return text is not None and bool(USERNAME_RE.match(text.lower()))
 
 
 def user_rules(state: State, v: Validator, ignore_id: int | None) -> None:
+    """StoreUserRequest::rules() = ``User::getRules()`` (pterodactyl/panel v1.11.8
+    app/Models/User.php ``$validationRules`` plus ``getRules()``'s ``In`` for language and
+    ``Username`` for username), keeping the model's key order (``collect()->only()``), then
+    first_name/last_name. UpdateUserRequest uses ``getRulesForUpdate``: unique ignores the
+    user itself. ``unique:users,...`` compares under the ``utf8mb4_unicode_ci`` collation."""
     others = [u for u in state.users.values() if u["id"] != ignore_id]
 
     def unique(column: str) -> rulelib.CustomRule:
         def passes(value: Any) -> bool:
-            return not any(
-                u[column] is not None and str(u[column]).lower() == str(value).lower()
-                for u in others
-            )
+            key = collate(value)
+            return not any(u[column] is not None and collate(u[column]) == key for u in others)
 
-        return rulelib.CustomRule("unique", passes, rulelib.PANEL_MESSAGES["unique"])  # type: ignore[arg-type]
+        return rulelib.CustomRule("unique", passes, "The :attribute has already been taken.")
 
-    username_rule = rulelib.CustomRule(
-        "p_username",
-        lambda value: isinstance(value, str) and bool(USERNAME_RE.match(value.lower())),
-        USERNAME_MESSAGE,
-    )
+    username_rule = rulelib.CustomRule("p_username", username_passes, USERNAME_MESSAGE)
+    v.check("email", ["required", "email", "between:1,191", unique("email")])
     v.check(
         "external_id",
         ["sometimes", "nullable", "string", "max:191", unique("external_id")],
         "Third Party Identifier",
     )
-    v.check("email", ["required", "email", "between:1,191", unique("email")])
     v.check("username", ["required", "between:1,191", unique("username"), username_rule])
     v.check("password", "sometimes|nullable|string")
-    v.check("language", "sometimes|string|in:en")
-    v.check("root_admin", "sometimes|boolean", "Root Administrator Status")
+    v.check("root_admin", "boolean", "Root Administrator Status")
+    # resources/lang holds only "en" in v1.11.8, so the In rule allows exactly that.
+    v.check("language", "string|in:en")
     v.check("first_name", "required|string|between:1,191")
     v.check("last_name", "required|string|between:1,191")
     v.raise_if_failed()
@@ -102,7 +118,7 @@ def create_user(ctx: Ctx) -> Response:
         "id": app.state.next_id("users"),
         "external_id": data.get("external_id"),
         "uuid": app.state.new_uuid(),
-        "username": data["username"].lower(),
+        "username": str(_php_string(data["username"])).lower(),
         "email": data["email"],
         "name_first": data["first_name"],
         "name_last": data["last_name"],
@@ -126,7 +142,7 @@ def update_user(ctx: Ctx) -> Response:
     user.update(
         {
             "email": data["email"],
-            "username": data["username"].lower(),
+            "username": str(_php_string(data["username"])).lower(),
             "name_first": data["first_name"],
             "name_last": data["last_name"],
             "updated_at": app.clock(),
