@@ -95,14 +95,17 @@ def _find_or_create(*, client: PanelClient, user: User) -> int:
                 external_id=user.panel_external_id,
             )
         except PanelValidationError as exc:
-            _refuse_bad_email(exc, user)
             taken = exc.has("email", "unique") or exc.has("external_id", "unique")
             if taken:
+                # Our external id taken means our own earlier create: link it even if the
+                # e-mail has since become one the panel refuses.
                 found = client.user_get_by_external_id(
                     external_id=user.panel_external_id
                 ) or client.user_find_by_email(email=user.email)
                 if found is not None:
                     return found.id
+            _refuse_bad_email(exc, user)
+            if taken:
                 raise PanelAccountRefused(
                     f"The panel says customer #{user.pk}'s e-mail ({user.email}) or external id "
                     f"({user.panel_external_id}) is taken, but no panel account matches it "

@@ -121,3 +121,14 @@ def test_existing_customer_with_a_refused_email_ends_in_error_once(catalog, stri
     assert len(catalog.state.servers) == 0
     run_worker()  # nothing left queued: no retry loop
     assert ProvisioningAttempt.objects.filter(order=order).count() == 1
+
+
+def test_our_earlier_account_is_linked_even_if_the_email_is_now_refused(panel_configured):
+    sb = panel_configured
+    user, _ = make_customer("frank@example.com")
+    earlier = sb.state.add_user("frank_9", "frank@example.com", external_id=user.panel_external_id)
+    type(user).objects.filter(pk=user.pk).update(email="frank..x@example.com")
+    with PanelClient.from_settings() as client:
+        assert panel_user_ensure(client=client, user_id=user.pk) == earlier["id"]
+    user.refresh_from_db()
+    assert user.pterodactyl_user_id == earlier["id"]
