@@ -11,13 +11,15 @@ Upstream counterparts (pterodactyl/panel v1.11.8):
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import rules as rulelib
 from .http import ApiError, Request, Response, ValidationFailed
-from .state import Record
+from .state import Record, collate
 from .transformers import Transformer, parse_includes
 
 if TYPE_CHECKING:
@@ -174,33 +176,66 @@ def paginate(
     }
 
 
-def _filter_values(value: Any) -> list[Any] | None:
-    if value is None:
-        return None
+def php_empty(value: Any) -> bool:
+    """PHP ``empty()``: null, false, 0, 0.0, "", "0" and empty arrays."""
+    if value is None or value is False:
+        return True
+    if value is True:
+        return False
+    if isinstance(value, int | float):
+        return value == 0
+    if isinstance(value, str):
+        return value in ("", "0")
+    if isinstance(value, list | dict):
+        return not value
+    return False
+
+
+def php_str(value: Any) -> str:
+    """PHP's string of a scalar: true -> "1", false/null -> ""."""
+    if value is True:
+        return "1"
+    if value is None or value is False:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def filter_value(value: Any) -> Any:
+    """spatie/laravel-query-builder 5.1.2 src/QueryBuilderRequest.php ``getFilterValue``: a
+    string with a comma becomes a list (its parts are *not* turned into booleans), "true" and
+    "false" become booleans, arrays are mapped item by item, empty values pass unchanged."""
+    if php_empty(value):
+        return value
+    if isinstance(value, dict):
+        value = list(value.values())
     if isinstance(value, list):
-        values = value
-    elif isinstance(value, str) and "," in value:
-        values = [v for v in value.split(",")]
-    else:
-        values = [value]
-    out: list[Any] = []
-    for v in values:
-        if v == "true":
-            out.append(True)
-        elif v == "false":
-            out.append(False)
-        elif v not in (None, ""):
-            out.append(v)
-    return out or None
+        return [filter_value(v) for v in value]
+    if isinstance(value, str) and "," in value:
+        return value.split(",")
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    return value
+
+
+Filter = Callable[[Record, Any], bool]
 
 
 def query(
     ctx: Ctx,
     items: list[Record],
-    filters: dict[str, Callable[[Record, list[Any]], bool]],
+    filters: dict[str, Filter],
     sorts: dict[str, Callable[[Record], Any]],
 ) -> list[Record]:
+    """``QueryBuilder::for(...)->allowedFilters([...])->allowedSorts([...])`` of spatie
+    /laravel-query-builder 5.1.2 (src/Concerns/FiltersQuery.php, SortsQuery.php): unknown names
+    are a 400 before anything runs; a null filter value (or an empty list) is no constraint."""
     raw_filters = ctx.q("filter")
+    if isinstance(raw_filters, list):  # filter[]=x: the keys are 0, 1, ...
+        raw_filters = {str(i): v for i, v in enumerate(raw_filters)}
     if isinstance(raw_filters, dict):
         unknown = [k for k in raw_filters if k not in filters]
         if unknown:
@@ -211,13 +246,17 @@ def query(
                 f"Allowed filter(s) are `{', '.join(filters)}`.",
             )
         for name, raw in raw_filters.items():
-            values = _filter_values(raw)
-            if values is not None:
-                items = [i for i in items if filters[name](i, values)]
+            value = filter_value(raw)
+            if value is None or (isinstance(value, list) and not value):
+                continue  # AllowedFilter::resolveValueForFiltering() -> null: not applied
+            items = [i for i in items if filters[name](i, value)]
     raw_sort = ctx.q("sort")
-    if isinstance(raw_sort, str) and sorts:
-        fields = [s.strip() for s in raw_sort.split(",") if s.strip()]
-        unknown = [s.lstrip("-") for s in fields if s.lstrip("-") not in sorts]
+    if sorts and raw_sort is not None:
+        if isinstance(raw_sort, dict):
+            raw_sort = list(raw_sort.values())
+        parts = raw_sort.split(",") if isinstance(raw_sort, str) else list(raw_sort)
+        fields = [str(f) for f in parts if not php_empty(f)]  # collect()->filter()
+        unknown = [f.lstrip("-") for f in fields if f.lstrip("-") not in sorts]
         if unknown:
             raise ApiError(
                 400,
@@ -230,13 +269,63 @@ def query(
     return items
 
 
-def partial(column: str) -> Callable[[Record, list[Any]], bool]:
-    def match(row: Record, values: list[Any]) -> bool:
+def _like_fold(text: str) -> str:
+    # LIKE under utf8mb4_unicode_ci compares character by character, ignoring case and accents.
+    out = []
+    for c in text:
+        base = "".join(x for x in unicodedata.normalize("NFD", c) if not unicodedata.combining(x))
+        out.append((base or c).lower()[:1] or c)
+    return "".join(out)
+
+
+def _like(cell: Any, needle: Any) -> bool:
+    """``LOWER(column) LIKE '%needle%'``: ``%`` and ``_`` in the needle are wildcards (spatie
+    does not escape them), a backslash escapes the next character; NULL matches nothing."""
+    if cell is None:
+        return False
+    pattern = []
+    text = _like_fold(php_str(needle))
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            pattern.append(re.escape(text[i + 1]))
+            i += 2
+            continue
+        pattern.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+        i += 1
+    return re.search("".join(pattern), _like_fold(php_str(cell)), re.DOTALL) is not None
+
+
+def partial(column: str) -> Filter:
+    """spatie 5.1.2 src/Filters/FiltersPartial.php (the default for a plain filter name)."""
+
+    def match(row: Record, value: Any) -> bool:
         cell = row.get(column)
+        if isinstance(value, list):
+            needles = [v for v in value if php_str(v) != ""]  # array_filter($value, 'strlen')
+            return not needles or any(_like(cell, v) for v in needles)
+        return _like(cell, value)
+
+    return match
+
+
+def exact(column: str, *, numeric: bool = False) -> Filter:
+    """spatie 5.1.2 src/Filters/FiltersExact.php: ``where(column, value)`` or ``whereIn``, compared
+    as MySQL does (strings under the case-insensitive collation, integer columns numerically)."""
+
+    def equal(cell: Any, wanted: Any) -> bool:
         if cell is None:
             return False
-        text = str(cell).lower()
-        return any(str(v).lower() in text for v in values if not isinstance(v, bool))
+        if numeric:
+            match = re.match(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", php_str(wanted))
+            return match is not None and float(match.group(0)) == float(cell)
+        return collate(cell) == collate(php_str(wanted))
+
+    def match(row: Record, value: Any) -> bool:
+        cell = row.get(column)
+        values = value if isinstance(value, list) else [value]
+        return any(equal(cell, v) for v in values)
 
     return match
 

@@ -189,4 +189,7 @@ def server_access(user: Record, server: Record) -> None:
     root admin (the sandbox has no subusers); anyone else gets the same 404 as a missing
     server."""
     if user["id"] != server["owner_id"] and not user["root_admin"]:
-        raise not_found()
+        # trans('exceptions.api.resource_not_found'), not the binding's ModelNotFound text.
+        raise ApiError(
+            404, "NotFoundHttpException", "The requested resource does not exist on this server."
+        )

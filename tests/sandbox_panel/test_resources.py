@@ -133,7 +133,8 @@ def test_delete_user_with_servers_refused(sb: PanelSandbox, api: httpx.Client) -
 # ----------------------------------------------------------------------------- locations
 def test_locations_crud(api: httpx.Client) -> None:
     r = api.post("/api/application/locations", json={"short": "us-east"})
-    assert errors(r) == [("short", "unique", "The short has already been taken.")]
+    # StoreLocationRequest::attributes(): 'short' => 'Location Identifier'.
+    assert errors(r) == [("short", "unique", "The Location Identifier has already been taken.")]
     r = api.delete("/api/application/locations/1")
     assert single_error(r) == (
         "HasActiveNodesException",
@@ -142,7 +143,10 @@ def test_locations_crud(api: httpx.Client) -> None:
     )
     new = api.post("/api/application/locations", json={"short": "ap", "long": "Tokyo"}).json()
     lid = new["attributes"]["id"]
+    # UpdateLocationRequest extends StoreLocationRequest: short stays required on PATCH.
     r = api.patch(f"/api/application/locations/{lid}", json={"long": "Osaka"})
+    assert errors(r) == [("short", "required", "The Location Identifier field is required.")]
+    r = api.patch(f"/api/application/locations/{lid}", json={"short": "ap", "long": "Osaka"})
     assert r.json()["attributes"]["long"] == "Osaka"
     assert (
         api.get("/api/application/locations?filter[long]=osa").json()["meta"]["pagination"]["total"]

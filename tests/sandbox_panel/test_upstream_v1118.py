@@ -564,3 +564,150 @@ def test_client_binding_before_key_type_and_throttle(sb: PanelSandbox, api: http
         # uuid columns use the case-insensitive collation too.
         r = c.get(f"/api/client/servers/{server['identifier'].upper()}")
         assert r.status_code == 200
+
+
+def test_client_stranger_gets_resource_not_found_text(sb: PanelSandbox, api: httpx.Client) -> None:
+    """app/Http/Middleware/Api/Client/Server/AuthenticateServerAccess.php throws
+    NotFoundHttpException(trans('exceptions.api.resource_not_found')) (resources/lang/en/
+    exceptions.php), not the binding's 'could not be found' text."""
+    server = create_server(api)
+    stranger = sb.state.add_user("stranger", "stranger@example.com")
+    key = "ptlc_Stranger003" + "f" * 32
+    sb.state.add_api_key(stranger["id"], key, kind="account")
+    with make_client(sb, key=key) as c:
+        r = c.get(f"/api/client/servers/{server['identifier']}")
+        assert single_error(r) == (
+            "NotFoundHttpException",
+            "404",
+            "The requested resource does not exist on this server.",
+        )
+        r = c.get("/api/client/servers/zzzzzzzz")
+        assert single_error(r) == (
+            "NotFoundHttpException",
+            "404",
+            "The requested resource could not be found on the server.",
+        )
+
+
+# ---------------------------------------------------------------- query builder (spatie 5.1.2)
+def test_partial_filter_is_like_with_wildcards(sb: PanelSandbox, api: httpx.Client) -> None:
+    """spatie/laravel-query-builder 5.1.2 src/Filters/FiltersPartial.php: LOWER(col) LIKE
+    '%value%' without escaping, so '_' and '%' are wildcards (used by
+    app/Http/Controllers/Api/Application/Users/UserController.php allowedFilters)."""
+    sb.state.add_user("axb", "axb@example.com")
+    sb.state.add_user("a_b", "a_b@example.com")
+    r = api.get(U, params={"filter[username]": "a_b"})
+    assert sorted(u["attributes"]["username"] for u in r.json()["data"]) == ["a_b", "axb"]
+    r = api.get(U, params={"filter[email]": "a%example"})
+    assert {u["attributes"]["username"] for u in r.json()["data"]} >= {"a_b", "axb"}
+    r = api.get(U, params={"filter[username]": "a\\_b"})
+    assert [u["attributes"]["username"] for u in r.json()["data"]] == ["a_b"]
+
+
+def test_filter_comma_list_keeps_strings(sb: PanelSandbox, api: httpx.Client) -> None:
+    """spatie 5.1.2 src/QueryBuilderRequest.php getFilterValue(): 'a,true' becomes ['a',
+    'true'] (no boolean conversion inside a list); a lone 'true' becomes true, i.e. LIKE '%1%'."""
+    sb.state.add_user("true1", "t@example.com")
+    sb.state.add_user("other", "o@example.com")
+    r = api.get(U, params={"filter[username]": "zzz,true"})
+    assert [u["attributes"]["username"] for u in r.json()["data"]] == ["true1"]
+    r = api.get(U, params={"filter[username]": "true"})
+    assert [u["attributes"]["username"] for u in r.json()["data"]] == ["true1"]
+
+
+def test_allocation_server_id_filter_list_is_500(api: httpx.Client) -> None:
+    """app/Http/Controllers/Api/Application/Nodes/AllocationController.php: the server_id
+    callback runs ctype_digit((string) $value); an array there is a PHP warning -> 500."""
+    r = api.get("/api/application/nodes/1/allocations", params={"filter[server_id]": "1,2"})
+    assert r.status_code == 500
+    r = api.get("/api/application/nodes/1/allocations", params={"filter[server_id]": "true"})
+    assert r.json()["meta"]["pagination"]["total"] == 40  # a boolean means "free"
+
+
+def test_allocation_port_filter_is_numeric(api: httpx.Client) -> None:
+    """AllocationController AllowedFilter::exact('port'): where port = '025565' compares as a
+    number in MySQL."""
+    r = api.get("/api/application/nodes/1/allocations", params={"filter[port]": "025565"})
+    assert [a["attributes"]["port"] for a in r.json()["data"]] == [25565]
+
+
+def test_sort_names_are_not_trimmed(api: httpx.Client) -> None:
+    """spatie 5.1.2 src/QueryBuilderRequest.php sorts(): explode(',') without trimming, so
+    ' uuid' is an unknown sort (src/Concerns/SortsQuery.php ensureAllSortsExist)."""
+    r = api.get(U, params={"sort": "id, uuid"})
+    assert single_error(r) == (
+        "InvalidSortQuery",
+        "400",
+        "Requested sort(s) ` uuid` is not allowed. Allowed sort(s) are `id, uuid`.",
+    )
+    assert api.get(U, params={"sort": "-id,uuid"}).status_code == 200
+
+
+def test_filter_list_form_is_unknown_filter(api: httpx.Client) -> None:
+    """filter[]=x: the filter names are the array keys ("0"), which are not allowed."""
+    r = api.get(U, params={"filter[]": "x"})
+    assert single_error(r)[:2] == ("InvalidFilterQuery", "400")
+
+
+# ---------------------------------------------------------------- nodes and locations
+NODE = {
+    "name": "fra-2",
+    "location_id": 2,
+    "fqdn": "fra-2.example.com",
+    "scheme": "https",
+    "memory": 1024,
+    "memory_overallocate": 0,
+    "disk": 1024,
+    "disk_overallocate": 0,
+    "daemon_listen": 8080,
+    "daemon_sftp": 2022,
+}
+
+
+def test_node_rules_v1118(sb: PanelSandbox, api: httpx.Client) -> None:
+    """app/Http/Requests/Api/Application/Nodes/StoreNodeRequest.php with app/Models/Node.php:
+    scheme is only 'required', daemon_sftp/daemon_listen have no default at validation,
+    attributes() 'Location' / 'Node Visibility' / 'File Upload Size Limit', and description is
+    not among the validated keys (not stored)."""
+    body = {k: v for k, v in NODE.items() if k not in ("scheme", "daemon_listen", "daemon_sftp")}
+    before = snapshot(sb)
+    r = api.post("/api/application/nodes", json={**body, "location_id": 9, "public": "x"})
+    assert errors(r) == [
+        ("location_id", "exists", "The selected Location is invalid."),
+        ("public", "boolean", "The Node Visibility field must be true or false."),
+        ("scheme", "required", "The scheme field is required."),
+        ("daemon_sftp", "required", "The daemon sftp field is required."),
+        ("daemon_listen", "required", "The daemon listen field is required."),
+    ]
+    r = api.post("/api/application/nodes", json={**NODE, "upload_size": 0})
+    assert errors(r) == [
+        ("upload_size", "between", "The File Upload Size Limit must be between 1 and 1024.")
+    ]
+    assert snapshot(sb) == before
+    r = api.post(
+        "/api/application/nodes", json={**NODE, "scheme": "gopher", "description": "ignored"}
+    )
+    assert r.status_code == 201, r.text
+    attrs = r.json()["attributes"]
+    assert attrs["scheme"] == "gopher" and attrs["description"] is None
+    # UpdateNodeRequest = the same rules: a partial PATCH is refused.
+    r = api.patch(f"/api/application/nodes/{attrs['id']}", json={"name": "renamed"})
+    assert r.status_code == 422
+    assert ("fqdn", "required") in [e[:2] for e in errors(r)]
+
+
+def test_location_update_needs_short(api: httpx.Client) -> None:
+    """app/Http/Requests/Api/Application/Locations/UpdateLocationRequest.php extends
+    StoreLocationRequest: 'short' stays required, 'Location Identifier' in messages."""
+    r = api.patch("/api/application/locations/1", json={"long": "NYC"})
+    assert errors(r) == [("short", "required", "The Location Identifier field is required.")]
+    r = api.patch("/api/application/locations/1", json={"short": "US-EAST", "long": "x" * 192})
+    assert errors(r) == [
+        (
+            "long",
+            "between",
+            "The Location Description must be between 1 and 191 characters.",
+        )
+    ]
+    r = api.post("/api/application/locations", json={"short": "US-East"})
+    assert errors(r) == [("short", "unique", "The Location Identifier has already been taken.")]

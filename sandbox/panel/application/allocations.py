@@ -8,11 +8,20 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Callable
 from typing import Any
 
-from ..controller import Ctx, Validator, includes, paginate, partial, query
-from ..http import Response, display, json_response
+from ..controller import (
+    Ctx,
+    Validator,
+    exact,
+    includes,
+    paginate,
+    partial,
+    php_empty,
+    php_str,
+    query,
+)
+from ..http import GENERIC_500, ApiError, Response, display, json_response
 from ..state import Record
 
 
@@ -25,21 +34,25 @@ def list_allocations(ctx: Ctx) -> Response:
         key=lambda a: a["id"],
     )
 
-    def exact(column: str) -> Callable[[Record, list[Any]], bool]:
-        return lambda row, values: str(row[column]) in [str(v) for v in values]
-
-    def server_id(row: Record, values: list[Any]) -> bool:
-        value = values[0] if len(values) == 1 else values
-        if isinstance(value, str) and value.isdigit() and value != "0" and value.isascii():
-            return row["server_id"] == int(value)
-        return row["server_id"] is None
+    def server_id(row: Record, value: Any) -> bool:
+        # AllocationController::index AllowedFilter::callback('server_id'): empty, a boolean or
+        # anything ctype_digit() refuses means "free"; an array hits (string) $value, a PHP
+        # warning that Laravel turns into the generic 500.
+        if isinstance(value, list):
+            raise ApiError(500, "ErrorException", GENERIC_500)
+        if php_empty(value) or isinstance(value, bool):
+            return row["server_id"] is None
+        text = php_str(value)
+        if not (text.isascii() and text.isdigit()):
+            return row["server_id"] is None
+        return row["server_id"] == int(text)
 
     rows = query(
         ctx,
         rows,
         {
             "ip": exact("ip"),
-            "port": exact("port"),
+            "port": exact("port", numeric=True),
             "ip_alias": partial("ip_alias"),
             "server_id": server_id,
         },

@@ -10,7 +10,7 @@ from typing import Any
 from .. import rules as rulelib
 from ..controller import Ctx, Validator, includes, paginate, partial, query, resource_url
 from ..http import Response, display, json_response
-from ..state import State
+from ..state import State, collate
 
 
 def list_locations(ctx: Ctx) -> Response:
@@ -30,20 +30,24 @@ def get_location(ctx: Ctx) -> Response:
 
 
 def location_rules(state: State, data: dict[str, Any], ignore: int | None) -> None:
+    """StoreLocationRequest / UpdateLocationRequest (pterodactyl/panel v1.11.8
+    app/Http/Requests/Api/Application/Locations/): app/Models/Location.php rules in the model's
+    order, ``attributes()`` 'Location Identifier' / 'Location Description'; the update request
+    extends the store one, so a PATCH must carry ``short`` too (unique ignores itself)."""
     v = Validator(data)
     taken = rulelib.CustomRule(
         "unique",
         lambda value: (
             not any(
-                loc["short"].lower() == str(value).lower()
+                collate(loc["short"]) == collate(value)
                 for loc in state.locations.values()
                 if loc["id"] != ignore
             )
         ),
         "The :attribute has already been taken.",
     )
-    v.check("short", ["required", "string", "between:1,60", taken])
-    v.check("long", "nullable|string|between:1,191")
+    v.check("short", ["required", "string", "between:1,60", taken], "Location Identifier")
+    v.check("long", "string|nullable|between:1,191", "Location Description")
     v.raise_if_failed()
 
 
@@ -69,7 +73,7 @@ def update_location(ctx: Ctx) -> Response:
     app = ctx.app
     loc = ctx.models["location"]
     data = ctx.req.input
-    location_rules(app.state, {"short": loc["short"], **data}, loc["id"])
+    location_rules(app.state, data, loc["id"])
     for key in ("short", "long"):
         if key in data:
             loc[key] = data[key]

@@ -13,6 +13,7 @@ from ..controller import (
     Validator,
     as_bool,
     as_int,
+    exists,
     includes,
     paginate,
     partial,
@@ -102,36 +103,32 @@ def deployable_nodes(ctx: Ctx) -> Response:
 
 
 def node_rules(state: State, data: dict[str, Any]) -> None:
+    """StoreNodeRequest::rules() = ``collect(Node::getRules())->only([...])`` (pterodactyl/panel
+    v1.11.8 app/Http/Requests/Api/Application/Nodes/StoreNodeRequest.php, rules from
+    app/Models/Node.php), in the model's key order, keys snake_cased (daemonSFTP ->
+    daemon_sftp); ``attributes()`` renames four. UpdateNodeRequest uses the same rules, so a
+    PATCH must carry every required field too. ``description`` is not in the list: the API
+    neither validates nor stores it. ``scheme`` is only ``required`` (no ``in:`` rule)."""
     v = Validator(data)
     v.check("name", r"required|regex:/^([\w .-]{1,100})$/")
-    v.check("description", "nullable|string")
-    v.check(
-        "location_id",
-        [
-            "required",
-            rulelib.CustomRule(
-                "exists",
-                lambda x: str(x).isdigit() and int(x) in state.locations,
-                "The selected :attribute is invalid.",
-            ),
-        ],
-    )
-    v.check("public", "boolean")
+    v.check("location_id", ["required", exists(state.locations)], "Location")
+    v.check("public", "boolean", "Node Visibility")
     v.check("fqdn", "required|string")
-    v.check("scheme", "required|in:http,https")
+    v.check("scheme", "required")
     v.check("behind_proxy", "boolean")
     v.check("memory", "required|numeric|min:1")
     v.check("memory_overallocate", "required|numeric|min:-1")
     v.check("disk", "required|numeric|min:1")
     v.check("disk_overallocate", "required|numeric|min:-1")
-    v.check("upload_size", "sometimes|integer|between:1,1024")
-    v.check("daemon_listen", "required|numeric|between:1,65535")
+    v.check("daemon_base", r"sometimes|required|regex:/^([\/][\d\w.\-\/]+)$/", "Daemon Base Path")
     v.check("daemon_sftp", "required|numeric|between:1,65535")
-    v.check("daemon_base", r"sometimes|required|regex:/^([\/][\d\w.\-\/]+)$/")
+    v.check("daemon_listen", "required|numeric|between:1,65535")
     v.check("maintenance_mode", "boolean")
+    v.check("upload_size", "integer|between:1,1024", "File Upload Size Limit")
     v.raise_if_failed()
 
 
+# app/Models/Node.php $attributes (model defaults) plus the column default upload_size 100.
 NODE_DEFAULTS: dict[str, Any] = {
     "public": True,
     "behind_proxy": False,
@@ -142,13 +139,12 @@ NODE_DEFAULTS: dict[str, Any] = {
     "daemon_listen": 8080,
     "daemon_sftp": 2022,
     "daemon_base": "/var/lib/pterodactyl/volumes",
-    "scheme": "https",
     "description": None,
 }
 
 
 def apply_node(node: Record, data: dict[str, Any]) -> None:
-    for key in ("name", "description", "fqdn", "scheme", "daemon_base"):
+    for key in ("name", "fqdn", "scheme", "daemon_base"):
         if key in data:
             node[key] = data[key]
     for key in (
@@ -170,14 +166,7 @@ def apply_node(node: Record, data: dict[str, Any]) -> None:
 
 def create_node(ctx: Ctx) -> Response:
     app = ctx.app
-    data = {
-        **{
-            k: v
-            for k, v in NODE_DEFAULTS.items()
-            if k not in ("memory_overallocate", "disk_overallocate")
-        },
-        **ctx.req.input,
-    }
+    data = ctx.req.input
     node_rules(app.state, data)
     now = app.clock()
     node: Record = {
@@ -197,23 +186,7 @@ def create_node(ctx: Ctx) -> Response:
 def update_node(ctx: Ctx) -> Response:
     app = ctx.app
     node = ctx.models["node"]
-    current = {
-        k: node[k]
-        for k in (
-            "name",
-            "location_id",
-            "fqdn",
-            "scheme",
-            "memory",
-            "memory_overallocate",
-            "disk",
-            "disk_overallocate",
-            "daemon_listen",
-            "daemon_sftp",
-        )
-    }
-    data = {**current, **ctx.req.input}
-    node_rules(app.state, data)
+    node_rules(app.state, ctx.req.input)
     apply_node(node, ctx.req.input)
     node["updated_at"] = app.clock()
     return json_response(200, ctx.tx.node(node))

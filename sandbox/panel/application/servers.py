@@ -18,8 +18,8 @@ def list_servers(ctx: Ctx) -> Response:
     inc = includes(ctx)
     rows = list(app.state.servers.values())
 
-    def short(row: Record, values: list[Any]) -> bool:
-        return partial("uuid")({"uuid": row["uuid"][:8]}, values)
+    def short(row: Record, value: Any) -> bool:  # the uuidShort column
+        return partial("uuid")({"uuid": row["uuid"][:8]}, value)
 
     filters = {f: partial(f) for f in ("uuid", "name", "description", "image", "external_id")}
     filters["uuidShort"] = short
