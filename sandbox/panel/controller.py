@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import rules as rulelib
-from .http import ApiError, Request, Response, ValidationFailed
+from .http import GENERIC_500, ApiError, Request, Response, ValidationFailed
 from .state import Record, collate
 from .transformers import Transformer, parse_includes
 
@@ -140,20 +140,32 @@ def exists(table: dict[int, Record], attr_rule: str = "exists") -> rulelib.Custo
 def paginate(
     ctx: Ctx, items: list[Record], render: Callable[[Record], dict[str, Any]]
 ) -> dict[str, Any]:
-    try:
-        per_page = int(str(ctx.q("per_page") if ctx.q("per_page") is not None else 50))
-    except ValueError:
-        per_page = 0
-    if per_page <= 0:
-        per_page = 15
-    try:
-        page = int(str(ctx.q("page") or 1))
-    except ValueError:
+    """``->paginate($request->query('per_page') ?? 50)`` as laravel/framework v10.1.4 runs it
+    (src/Illuminate/Database/Eloquent/Builder.php paginate, Query/Builder.php forPage/limit,
+    Pagination/LengthAwarePaginator.php), rendered by Fractal's paginator adapter.
+
+    * per_page absent -> 50; 0 or "0" (falsy) -> the model's 15; a negative value sets no
+      LIMIT (every row on one page); a fraction is cut to an integer for LIMIT and the reported
+      per_page but not for the page count; a non-numeric string is a PHP TypeError (500).
+    * page = Paginator::resolveCurrentPage(): FILTER_VALIDATE_INT and >= 1, else 1 ("05" -> 1);
+      a page past the end is returned empty, not clamped.
+    """
+    raw = ctx.q("per_page")
+    if raw is None:
+        raw = 50
+    if isinstance(raw, list | dict) or (isinstance(raw, str) and not rulelib.is_numeric(raw)):
+        raise ApiError(500, "TypeError", GENERIC_500)
+    size = float(raw)
+    if size == 0:
+        size = 15.0
+    raw_page = ctx.q("page")
+    page = int(str(raw_page).strip()) if rulelib.filter_validate_int(raw_page) else 1
+    if page < 1:
         page = 1
-    page = max(page, 1)
     total = len(items)
-    total_pages = max(1, math.ceil(total / per_page))
-    chunk = items[(page - 1) * per_page : page * per_page]
+    total_pages = max(1, math.ceil(total / size))
+    offset = max(0, int((page - 1) * size))
+    chunk = items[offset:] if size < 0 else items[offset : offset + int(size)]
     links: dict[str, str] = {}
     url = ctx.req.base_url + ctx.req.path.rstrip("/")
     if page > 1:
@@ -167,7 +179,7 @@ def paginate(
             "pagination": {
                 "total": total,
                 "count": len(chunk),
-                "per_page": per_page,
+                "per_page": int(size),
                 "current_page": page,
                 "total_pages": total_pages,
                 "links": links,

@@ -711,3 +711,37 @@ def test_location_update_needs_short(api: httpx.Client) -> None:
     ]
     r = api.post("/api/application/locations", json={"short": "US-East"})
     assert errors(r) == [("short", "unique", "The Location Identifier has already been taken.")]
+
+
+# ---------------------------------------------------------------- pagination (Laravel 10.1.4)
+def test_per_page_rules(sb: PanelSandbox, api: httpx.Client) -> None:
+    """Controllers call ->paginate($request->query('per_page') ?? 50) (e.g.
+    app/Http/Controllers/Api/Application/Users/UserController.php); laravel/framework v10.1.4
+    Eloquent/Builder.php paginate(): a falsy value means 15; Query/Builder.php limit() ignores
+    a negative value; LengthAwarePaginator divides by it (a non-numeric string is a TypeError)."""
+    for i in range(20):
+        sb.state.add_user(f"user{i:02d}", f"user{i}@example.com")
+    meta = api.get(U).json()["meta"]["pagination"]
+    assert (meta["per_page"], meta["count"], meta["total"]) == (50, 21, 21)
+    meta = api.get(U, params={"per_page": "0"}).json()["meta"]["pagination"]
+    assert (meta["per_page"], meta["count"], meta["total_pages"]) == (15, 15, 2)
+    body = api.get(U, params={"per_page": "-5"}).json()
+    assert len(body["data"]) == 21
+    assert body["meta"]["pagination"]["per_page"] == -5
+    assert body["meta"]["pagination"]["total_pages"] == 1
+    r = api.get(U, params={"per_page": "abc"})
+    assert r.status_code == 500
+    assert single_error(r)[2] == (
+        "An unexpected error was encountered while processing this request, please try again."
+    )
+
+
+def test_page_is_filter_validate_int(api: httpx.Client) -> None:
+    """laravel/framework v10.1.4 src/Illuminate/Pagination/PaginationState.php resolves the
+    page with filter_var(FILTER_VALIDATE_INT) and >= 1, so '05' and '2.0' are page 1; past the
+    end the page is empty, not clamped."""
+    for page in ("05", "2.0", "-1", "x"):
+        meta = api.get(U, params={"page": page, "per_page": 1}).json()["meta"]["pagination"]
+        assert meta["current_page"] == 1, page
+    body = api.get(U, params={"page": 9, "per_page": 1}).json()
+    assert body["data"] == [] and body["meta"]["pagination"]["current_page"] == 9
