@@ -745,3 +745,65 @@ def test_page_is_filter_validate_int(api: httpx.Client) -> None:
         assert meta["current_page"] == 1, page
     body = api.get(U, params={"page": 9, "per_page": 1}).json()
     assert body["data"] == [] and body["meta"]["pagination"]["current_page"] == 9
+
+
+# ---------------------------------------------------------------- allocations (AssignmentService)
+A = "/api/application/nodes/2/allocations"
+
+
+def node2_ports(sb: PanelSandbox) -> list[tuple[str, int]]:
+    return sorted((a["ip"], a["port"]) for a in sb.state.allocations.values() if a["node_id"] == 2)
+
+
+def test_allocation_cidr_mask_27_to_32(sb: PanelSandbox, api: httpx.Client) -> None:
+    """pterodactyl/panel v1.11.8 app/Services/Allocations/AssignmentService.php: CIDR_MAX_BITS
+    = 27, so /26 is refused although the message (resources/lang/en/exceptions.php) says /25."""
+    before = snapshot(sb)
+    for ip in ("192.0.2.0/26", "192.0.2.0/x", "192.0.2.0/33"):
+        r = api.post(A, json={"ip": ip, "ports": ["30000"]})
+        assert single_error(r) == (
+            "CidrOutOfRangeException",
+            "400",
+            "CIDR notation only allows masks between /25 and /32.",
+        ), ip
+    assert snapshot(sb) == before
+    assert api.post(A, json={"ip": "192.0.2.8/30", "ports": ["30000"]}).status_code == 204
+    # Network and broadcast addresses included (IPTools iterates first IP .. last IP).
+    assert [p for p in node2_ports(sb) if p[1] == 30000] == [
+        (f"192.0.2.{i}", 30000) for i in (10, 11, 8, 9)
+    ]
+
+
+def test_allocation_range_may_run_downwards(sb: PanelSandbox, api: httpx.Client) -> None:
+    """AssignmentService: range($matches[1], $matches[2]) counts down when the first is larger."""
+    r = api.post(A, json={"ip": "192.0.2.50", "ports": ["30003-30001"]})
+    assert r.status_code == 204
+    assert [p for p in node2_ports(sb) if p[0] == "192.0.2.50"] == [
+        ("192.0.2.50", 30001),
+        ("192.0.2.50", 30002),
+        ("192.0.2.50", 30003),
+    ]
+
+
+def test_allocation_bad_address_message(sb: PanelSandbox, api: httpx.Client) -> None:
+    """AssignmentService: gethostbyname() returns an unresolvable name unchanged, IPTools
+    (s1lentium/iptools v1.2.0 src/IP.php) refuses it, and the panel wraps that in a
+    DisplayException naming the address."""
+    before = snapshot(sb)
+    r = api.post(A, json={"ip": "300.1.2.3", "ports": ["30000"]})
+    assert single_error(r) == (
+        "DisplayException",
+        "400",
+        "Could not parse provided allocation IP address (300.1.2.3): Invalid IP address format",
+    )
+    r = api.post(
+        A, json={"ip": "192.0.2.60", "ports": ["\uff13\uff10\uff10\uff10\uff10"]}
+    )  # full-width
+    assert single_error(r)[0] == "InvalidPortMappingException"
+    assert snapshot(sb) == before
+
+
+def test_allocation_numeric_address_is_a_long(sb: PanelSandbox, api: httpx.Client) -> None:
+    """s1lentium/iptools v1.2.0 src/IP.php parse(): a number is read as a long IPv4 address."""
+    assert api.post(A, json={"ip": "3221225985", "ports": ["30010"]}).status_code == 204
+    assert ("192.0.2.1", 30010) in node2_ports(sb)
