@@ -343,7 +343,8 @@ def exact(column: str, *, numeric: bool = False) -> Filter:
 
 
 def includes(ctx: Ctx) -> dict[str, Any]:
-    return parse_includes(ctx.q("include"))
+    # ``$this->request->input('include', [])``: the JSON body counts as well as the query.
+    return parse_includes(ctx.req.input.get("include", ctx.q("include")))
 
 
 def resource_url(ctx: Ctx, path: str) -> dict[str, Any]:

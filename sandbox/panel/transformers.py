@@ -13,18 +13,27 @@ NULL_RESOURCE: dict[str, Any] = {"object": "null_resource", "attributes": None}
 
 
 def parse_includes(raw: Any) -> Include:
-    """``a,b.c`` or ``include[]=a`` → tree; names trimmed, max depth 2 (Fractal recursion)."""
+    """Includes as pterodactyl/panel v1.11.8
+    app/Http/Controllers/Api/Application/ApplicationApiController.php reads them: a string is
+    split on commas, an array (``include[]=``) is taken item by item (not split); each name is
+    trimmed and empty ones dropped. league/fractal 0.20.1 Manager::parseIncludes then drops a
+    ``:modifier`` suffix and keeps two levels (``limitRecursion(2)``); names inside a dotted
+    path are not trimmed, so ``servers. x`` asks for an include called `` x``."""
     names: list[str] = []
     if isinstance(raw, str):
         names = raw.split(",")
+    elif isinstance(raw, dict):
+        names = [v for v in raw.values() if isinstance(v, str)]
     elif isinstance(raw, list):
-        for item in raw:
-            if isinstance(item, str):
-                names.extend(item.split(","))
+        names = [item for item in raw if isinstance(item, str)]
     tree: Include = {}
     for name in names:
+        name = name.strip()
+        if not name:
+            continue
+        name = name.split(":", 1)[0]
         node = tree
-        for part in [p.strip() for p in name.split(".") if p.strip()][:2]:
+        for part in name.split(".")[:2]:
             node = node.setdefault(part, {})
     return tree
 

@@ -807,3 +807,41 @@ def test_allocation_numeric_address_is_a_long(sb: PanelSandbox, api: httpx.Clien
     """s1lentium/iptools v1.2.0 src/IP.php parse(): a number is read as a long IPv4 address."""
     assert api.post(A, json={"ip": "3221225985", "ports": ["30010"]}).status_code == 204
     assert ("192.0.2.1", 30010) in node2_ports(sb)
+
+
+# ---------------------------------------------------------------- includes (Fractal 0.20.1)
+def test_include_array_items_are_not_split(api: httpx.Client) -> None:
+    """app/Http/Controllers/Api/Application/ApplicationApiController.php explodes a string
+    include on commas but takes include[]=... items as they are."""
+    create_server(api)
+    rel = api.get(f"{S}/1", params={"include": "allocations,user"}).json()["attributes"]
+    assert set(rel["relationships"]) == {"allocations", "user"}
+    rel = api.get(f"{S}/1", params={"include[]": "allocations,user"}).json()["attributes"]
+    assert "relationships" not in rel or rel["relationships"] == {}
+    rel = api.get(f"{S}/1", params=[("include[]", "allocations"), ("include[]", " user ")])
+    assert set(rel.json()["attributes"]["relationships"]) == {"allocations", "user"}
+
+
+def test_include_modifier_suffix_is_dropped(api: httpx.Client) -> None:
+    """league/fractal 0.20.1 Manager::parseIncludes: 'allocations:limit(1)' is the include
+    'allocations' with a modifier."""
+    create_server(api)
+    attrs = api.get(f"{S}/1", params={"include": "allocations:limit(1|0)"}).json()["attributes"]
+    assert set(attrs["relationships"]) == {"allocations"}
+
+
+def test_env_float_stored_as_php_prints_it(sb: PanelSandbox, api: httpx.Client) -> None:
+    """app/Services/Servers/ServerCreationService.php storeEggVariables(): the value goes into a
+    string column as PHP prints it (5.0 -> "5")."""
+    egg = sb.state.eggs[3]
+    for var in egg["variables"]:
+        var["rules"] = "nullable"
+    env = {"MINECRAFT_VERSION": 5.0, "SERVER_JARFILE": True, "DL_PATH": None, "BUILD_NUMBER": 2.5}
+    server = create_server(api, environment=env)
+    stored = sb.state.servers[server["id"]]["env"]
+    assert stored == {
+        "MINECRAFT_VERSION": "5",
+        "SERVER_JARFILE": "1",
+        "DL_PATH": "",
+        "BUILD_NUMBER": "2.5",
+    }

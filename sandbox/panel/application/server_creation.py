@@ -13,7 +13,16 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import rules as rulelib
-from ..controller import Ctx, Validator, as_bool, as_int, as_num, daemon_unreachable, exists
+from ..controller import (
+    Ctx,
+    Validator,
+    as_bool,
+    as_int,
+    as_num,
+    daemon_unreachable,
+    exists,
+    php_str,
+)
 from ..http import ApiError, Response, ValidationFailed, display, json_response
 from ..state import Record, State
 from .nodes import viable_nodes
@@ -153,10 +162,12 @@ def validate_env(state: State, egg_id: int, env: Any) -> dict[str, Any]:
         value = env.get(key)
         for rule, message in rulelib.validate(value, var["rules"], f"{var['name']} variable"):
             errors.append((f"environment.{key}", rule, message))
+        # ServerCreationService / StartupModificationService store ``$value ?? ''``; Laravel's
+        # Connection::prepareBindings turns a boolean into 1/0, PHP prints 5.0 as "5".
         values[key] = (
             ""
             if value is None
-            else (("1" if value else "0") if isinstance(value, bool) else str(value))
+            else (("1" if value else "0") if isinstance(value, bool) else php_str(value))
         )
     if errors:
         raise ValidationFailed(errors)
