@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -93,16 +94,29 @@ def display(detail: str, code: str = "DisplayException", status: int = 400) -> A
     return ApiError(status, code, detail)
 
 
-def normalise(value: Any, key: str | None = None) -> Any:
-    """Laravel TrimStrings (except password) + ConvertEmptyStringsToNull, recursively."""
+# PCRE \s under the /u flag (Unicode separators and \t\n\v\f\r, U+0085) plus U+FEFF and U+200B.
+_TRIM_CHARS = "".join(
+    ch
+    for ch in map(chr, range(0x3000 + 1))
+    if unicodedata.category(ch).startswith("Z") or ch in "\t\n\x0b\x0c\r\x85"
+) + "\ufeff\u200b"
+_TRIM_EXCEPT = ("current_password", "password", "password_confirmation")
+
+
+def normalise(value: Any, key: str = "") -> Any:
+    r"""The panel's global middleware (pterodactyl/panel v1.11.8 app/Http/Kernel.php): Laravel
+    10.1.4 TrimStrings (``preg_replace('~^[\s\x{FEFF}\x{200B}]+|[\s\x{FEFF}\x{200B}]+$~u'``,
+    except the top-level password fields) then ConvertEmptyStringsToNull, recursively; nested
+    keys are dotted (``a.password`` is trimmed)."""
     if isinstance(value, str):
-        if key not in ("password", "password_confirmation"):
-            value = value.strip()
+        if key not in _TRIM_EXCEPT:
+            value = value.strip(_TRIM_CHARS)
         return None if value == "" else value
+    prefix = f"{key}." if key else ""
     if isinstance(value, dict):
-        return {k: normalise(v, k) for k, v in value.items()}
+        return {k: normalise(v, f"{prefix}{k}") for k, v in value.items()}
     if isinstance(value, list):
-        return [normalise(v) for v in value]
+        return [normalise(v, f"{prefix}{i}") for i, v in enumerate(value)]
     return value
 
 

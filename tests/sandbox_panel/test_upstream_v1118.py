@@ -845,3 +845,17 @@ def test_env_float_stored_as_php_prints_it(sb: PanelSandbox, api: httpx.Client) 
         "DL_PATH": "",
         "BUILD_NUMBER": "2.5",
     }
+
+
+def test_trim_strings_as_laravel(api: httpx.Client) -> None:
+    """pterodactyl/panel v1.11.8 app/Http/Kernel.php global TrimStrings (laravel/framework
+    v10.1.4 src/Illuminate/Foundation/Http/Middleware/TrimStrings.php): PCRE \\s under /u plus
+    U+FEFF and U+200B are trimmed; U+001F is not whitespace there."""
+    r = api.post(U, json=new_user(username="\u200b\ufeffbob\u3000", email="\u00a0b@example.com"))
+    assert r.status_code == 201, r.text
+    assert (r.json()["attributes"]["username"], r.json()["attributes"]["email"]) == (
+        "bob",
+        "b@example.com",
+    )
+    r = api.post(U, json=new_user(username="\x1fcarl", email="c@example.com"))
+    assert errors(r) == [("username", "p_username", USERNAME_MSG)]
