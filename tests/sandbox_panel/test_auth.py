@@ -1,4 +1,6 @@
-"""§1.3/§1.4 authentication, ACL and check order; §3.4 rate limiting."""
+"""Authentication, ACL and check order (pterodactyl/panel v1.11.8 app/Http/Kernel.php middleware
+groups, app/Services/Acl/Api/AdminAcl.php); rate limiting (app/Providers/RouteServiceProvider.php,
+config/http.php)."""
 
 from __future__ import annotations
 

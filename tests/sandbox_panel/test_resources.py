@@ -1,4 +1,5 @@
-"""§4.1 users, §4.2 locations, §4.3 nodes (incl. deployable), §4.4 allocations, §4.5 nests/eggs."""
+"""Users, locations, nodes (incl. deployable), allocations, nests/eggs (pterodactyl/panel v1.11.8
+app/Http/Controllers/Api/Application/{Users,Locations,Nodes,Nests}/ and their form requests)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""§4.6 servers: create (validation, order, deploy, env), updates, status machine, delete."""
+"""Servers: create (validation, order, deploy, env), updates, status machine, delete
+(pterodactyl/panel v1.11.8 app/Http/Controllers/Api/Application/Servers/, app/Services/Servers/)."""
 
 from __future__ import annotations
 
