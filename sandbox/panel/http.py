@@ -95,11 +95,14 @@ def display(detail: str, code: str = "DisplayException", status: int = 400) -> A
 
 
 # PCRE \s under the /u flag (Unicode separators and \t\n\v\f\r, U+0085) plus U+FEFF and U+200B.
-_TRIM_CHARS = "".join(
-    ch
-    for ch in map(chr, range(0x3000 + 1))
-    if unicodedata.category(ch).startswith("Z") or ch in "\t\n\x0b\x0c\r\x85"
-) + "\ufeff\u200b"
+_TRIM_CHARS = (
+    "".join(
+        ch
+        for ch in map(chr, range(0x3000 + 1))
+        if unicodedata.category(ch).startswith("Z") or ch in "\t\n\x0b\x0c\r\x85"
+    )
+    + "\ufeff\u200b"
+)
 _TRIM_EXCEPT = ("current_password", "password", "password_confirmation")
 
 

@@ -859,3 +859,29 @@ def test_trim_strings_as_laravel(api: httpx.Client) -> None:
     )
     r = api.post(U, json=new_user(username="\x1fcarl", email="c@example.com"))
     assert errors(r) == [("username", "p_username", USERNAME_MSG)]
+
+
+def test_delete_refusal_messages(sb: PanelSandbox, api: httpx.Client) -> None:
+    """resources/lang/en/exceptions.php via app/Services/Nodes/NodeDeletionService.php
+    (node.servers_attached) and app/Services/Allocations/AllocationDeletionService.php
+    (allocations.server_using); resources/lang/en/admin/user.php via UserDeletionService."""
+    create_server(api)
+    before = snapshot(sb)
+    assert single_error(api.delete("/api/application/nodes/1")) == (
+        "HasActiveServersException",
+        "400",
+        "A node must have no servers linked to it in order to be deleted.",
+    )
+    assert single_error(api.delete("/api/application/nodes/1/allocations/1")) == (
+        "ServerUsingAllocationException",
+        "400",
+        "A server is currently assigned to this allocation. An allocation can only be deleted "
+        "if no server is currently assigned.",
+    )
+    assert single_error(api.delete(f"{U}/1")) == (
+        "DisplayException",
+        "400",
+        "Cannot delete a user with active servers attached to their account. Please delete "
+        "their servers before continuing.",
+    )
+    assert snapshot(sb) == before

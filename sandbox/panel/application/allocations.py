@@ -201,8 +201,11 @@ def delete_allocation(ctx: Ctx) -> Response:
     app = ctx.app
     alloc = ctx.models["allocation"]
     if alloc["server_id"] is not None:
+        # app/Services/Allocations/AllocationDeletionService.php:
+        # trans('exceptions.allocations.server_using').
         raise display(
-            "Cannot delete an allocation that is currently assigned to a server.",
+            "A server is currently assigned to this allocation. An allocation can only be "
+            "deleted if no server is currently assigned.",
             "ServerUsingAllocationException",
         )
     del app.state.allocations[alloc["id"]]

@@ -196,8 +196,9 @@ def delete_node(ctx: Ctx) -> Response:
     app = ctx.app
     node = ctx.models["node"]
     if any(s["node_id"] == node["id"] for s in app.state.servers.values()):
+        # app/Services/Nodes/NodeDeletionService.php: trans('exceptions.node.servers_attached').
         raise display(
-            "Cannot delete a node that has active servers attached to it.",
+            "A node must have no servers linked to it in order to be deleted.",
             "HasActiveServersException",
         )
     del app.state.nodes[node["id"]]
