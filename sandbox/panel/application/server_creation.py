@@ -112,11 +112,13 @@ def pick_allocation(app: PanelApp, data: dict[str, Any]) -> Record:
     ports: set[int] = set()
     ranges: list[tuple[int, int]] = []
     for entry in deploy.get("port_range") or []:
+        # AllocationSelectionService::setPorts(): is_digit() (ASCII ctype_digit) or
+        # AssignmentService::PORT_RANGE_REGEX; anything else is silently ignored.
         text = str(entry)
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             ports.add(int(text))
             continue
-        m = re.fullmatch(r"(\d{4,5})-(\d{4,5})", text)
+        m = re.fullmatch(r"(\d{4,5})-(\d{4,5})", text, re.ASCII)
         if m:
             low, high = int(m.group(1)), int(m.group(2))
             if abs(high - low) > 1000:
