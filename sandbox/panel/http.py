@@ -169,11 +169,37 @@ class Request:
     input: dict[str, Any] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
 
+    def acceptable_types(self) -> list[str]:
+        """Symfony's AcceptHeader as Laravel's getAcceptableContentTypes() uses it: entries
+        sorted by ``q`` (highest first), ties kept in header order."""
+        entries = []
+        for index, part in enumerate(self.headers.get("accept", "").split(",")):
+            media, *params = [p.strip() for p in part.split(";")]
+            if not media:
+                continue
+            quality = 1.0
+            for param in params:
+                name, _, value = param.partition("=")
+                if name.strip().lower() == "q":
+                    try:
+                        quality = float(value)
+                    except ValueError:
+                        quality = 1.0
+            entries.append((-quality, index, media))
+        return [media for _, _, media in sorted(entries)]
+
     @property
     def wants_json(self) -> bool:
-        accept = self.headers.get("accept", "")
-        first = accept.split(",")[0].split(";")[0].strip().lower()
-        return "/json" in first or "+json" in first
+        """laravel/framework v10.1.4 src/Illuminate/Http/Concerns/InteractsWithContentTypes.php
+        ``expectsJson()``: the preferred Accept type contains ``/json`` or ``+json``, or an
+        ``X-Requested-With: XMLHttpRequest`` request (not PJAX) that accepts anything."""
+        acceptable = self.acceptable_types()
+        if acceptable and ("/json" in acceptable[0].lower() or "+json" in acceptable[0].lower()):
+            return True
+        ajax = self.headers.get("x-requested-with", "") == "XMLHttpRequest"
+        any_type = not acceptable or acceptable[0] in ("*/*", "*")
+        pjax = self.headers.get("x-pjax", "") not in ("", "0")  # PHP: == true
+        return ajax and not pjax and any_type
 
     def q(self, name: str) -> Any:
         return self.query.get(name)

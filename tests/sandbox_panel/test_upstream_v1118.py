@@ -885,3 +885,24 @@ def test_delete_refusal_messages(sb: PanelSandbox, api: httpx.Client) -> None:
         "their servers before continuing.",
     )
     assert snapshot(sb) == before
+
+
+@pytest.mark.parametrize(
+    ("headers", "json_errors"),
+    [
+        ({"Accept": "text/html;q=0.5, application/json"}, True),  # q-sorted, json preferred
+        ({"Accept": "text/html, application/json"}, False),
+        ({"Accept": "*/*", "X-Requested-With": "XMLHttpRequest"}, True),
+        ({"Accept": "*/*", "X-Requested-With": "XMLHttpRequest", "X-PJAX": "true"}, False),
+        ({"Accept": "text/html", "X-Requested-With": "XMLHttpRequest"}, False),
+    ],
+)
+def test_expects_json_as_laravel(sb: PanelSandbox, headers: dict, json_errors: bool) -> None:
+    """laravel/framework v10.1.4 src/Illuminate/Http/Concerns/InteractsWithContentTypes.php
+    expectsJson(), used by app/Exceptions/Handler.php to pick a JSON error or a redirect."""
+    with make_client(sb, **headers) as c:
+        r = c.get(U, headers={"Authorization": "Bearer nope"})
+    if json_errors:
+        assert r.status_code == 401 and r.json()["errors"][0]["code"] == "AuthenticationException"
+    else:
+        assert r.status_code == 302 and r.headers["location"] == "http://panel.test/auth/login"
