@@ -906,3 +906,23 @@ def test_expects_json_as_laravel(sb: PanelSandbox, headers: dict, json_errors: b
         assert r.status_code == 401 and r.json()["errors"][0]["code"] == "AuthenticationException"
     else:
         assert r.status_code == 302 and r.headers["location"] == "http://panel.test/auth/login"
+
+
+def test_client_invocation_as_startup_command_service(sb: PanelSandbox, api: httpx.Client) -> None:
+    """app/Services/Servers/StartupCommandService.php: only SERVER_MEMORY, SERVER_IP,
+    SERVER_PORT and the egg's variables are replaced, a variable that is not user-viewable
+    shows as [hidden]; other placeholders stay for Wings."""
+    next(v for v in sb.state.eggs[3]["variables"] if v["env_variable"] == "SERVER_JARFILE")[
+        "user_viewable"
+    ] = False
+    server = create_server(
+        api,
+        startup="java -Xmx{{SERVER_MEMORY}}M -jar {{SERVER_JARFILE}} {{SERVER_IP}}:{{SERVER_PORT}}"
+        " {{server.build.default.port}} {{P_SERVER_UUID}}",
+    )
+    with make_client(sb, key=sb.client_key) as c:
+        attrs = c.get(f"/api/client/servers/{server['identifier']}").json()["attributes"]
+    assert attrs["invocation"] == (
+        "java -Xmx2048M -jar [hidden] 203.0.113.10:25565 {{server.build.default.port}} "
+        "{{P_SERVER_UUID}}"
+    )
