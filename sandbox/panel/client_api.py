@@ -7,7 +7,7 @@ app/Models/Server.php ``validateCurrentState``."""
 
 from __future__ import annotations
 
-from .controller import Ctx, Validator
+from .controller import Ctx, Validator, daemon_unreachable
 from .http import ApiError, Response, json_response
 from .state import Record, State
 
@@ -61,6 +61,8 @@ def client_resources(ctx: Ctx) -> Response:
     app = ctx.app
     server = ctx.models["server"]
     state_conflict(app.state, server)
+    if app.faults.wings_down:  # DaemonServerRepository::getDetails() cannot reach Wings
+        raise daemon_unreachable()
     shown = server["power"]
     if server.get("power_pending"):
         shown = server["power_pending"][0]
@@ -97,6 +99,8 @@ def client_power(ctx: Ctx) -> Response:
     v = Validator(ctx.req.input)
     v.check("signal", "required|string|in:start,stop,restart,kill")
     v.raise_if_failed()
+    if app.faults.wings_down:  # DaemonPowerRepository::send() cannot reach Wings
+        raise daemon_unreachable()
     signal = ctx.req.input["signal"]
     now = app.clock()
     current = server["power"]

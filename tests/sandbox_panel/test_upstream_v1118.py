@@ -926,3 +926,28 @@ def test_client_invocation_as_startup_command_service(sb: PanelSandbox, api: htt
         "java -Xmx2048M -jar [hidden] 203.0.113.10:25565 {{server.build.default.port}} "
         "{{P_SERVER_UUID}}"
     )
+
+
+def test_client_resources_and_power_need_wings(sb: PanelSandbox, api: httpx.Client) -> None:
+    """app/Http/Controllers/Api/Client/Servers/ResourceUtilizationController.php and
+    PowerController.php call Wings; unreachable -> app/Exceptions/Http/Connection/
+    DaemonConnectionException.php (504). The view does not call Wings."""
+    server = create_server(api)
+    sb.state.complete_installs(mode="succeed")
+    sb.faults.wings_down = True
+    with make_client(sb, key=sb.client_key) as c:
+        ident = server["identifier"]
+        assert c.get(f"/api/client/servers/{ident}").status_code == 200
+        for r in (
+            c.get(f"/api/client/servers/{ident}/resources"),
+            c.post(f"/api/client/servers/{ident}/power", json={"signal": "start"}),
+        ):
+            assert single_error(r) == (
+                "DaemonConnectionException",
+                "504",
+                "Could not establish a connection to the machine running this server. Please "
+                "try again.",
+            )
+        assert sb.state.servers[server["id"]]["power"] == "offline"
+        r = c.post(f"/api/client/servers/{ident}/power", json={"signal": "jump"})
+        assert r.status_code == 422  # validation comes before the Wings call
