@@ -445,3 +445,31 @@ def test_console_change_checks_a_new_address_only(staff):
     assert staff.post(url, data).status_code == 302
     customer.refresh_from_db()
     assert customer.email == "bea@example.com"
+
+
+@pytest.mark.django_db
+def test_adding_an_address_the_panel_would_refuse_is_refused():
+    user = User.objects.create_user("bea@example.com", "pw-for-tests-1")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    page = client.get("/accounts/email/")
+    assert page.status_code == 200
+
+    response = client.post(
+        "/accounts/email/",
+        {
+            "email": "pay@x\u20ac.com",
+            "action_add": "",
+            "csrfmiddlewaretoken": page.cookies["csrftoken"].value,
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "email": [
+            "Our game panel cannot use this e-mail address. Remove the symbol, emoji or control "
+            "character from the e-mail address."
+        ]
+    }
+    assert list(EmailAddress.objects.values_list("email", flat=True)) == ["bea@example.com"]
