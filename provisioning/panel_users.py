@@ -90,8 +90,8 @@ def _find_or_create(*, client: PanelClient, user: User) -> int:
             created = client.user_create(
                 email=user.email,
                 username=panel_username_for(user, attempt),
-                first_name=user.first_name or "Customer",
-                last_name=user.last_name or f"#{user.pk}",
+                first_name=_panel_name(user.first_name) or "Customer",
+                last_name=_panel_name(user.last_name) or f"#{user.pk}",
                 external_id=user.panel_external_id,
             )
         except PanelValidationError as exc:
@@ -129,6 +129,13 @@ def _find_or_create(*, client: PanelClient, user: User) -> int:
         code="ValidationException",
         endpoint="POST /users",
     )
+
+
+def _panel_name(name: str) -> str:
+    # The panel trims every input (app/Http/Kernel.php: TrimStrings, white space plus U+FEFF
+    # and U+200B) and turns "" into null, which `name_first`/`name_last` ('required|string|
+    # between:1,191') refuse: a name of blanks must fall back like an empty one.
+    return name.strip().strip("\ufeff\u200b").strip()[:191]
 
 
 def _refuse_bad_email(exc: PanelValidationError, user: User) -> None:

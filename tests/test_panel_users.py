@@ -132,3 +132,14 @@ def test_our_earlier_account_is_linked_even_if_the_email_is_now_refused(panel_co
         assert panel_user_ensure(client=client, user_id=user.pk) == earlier["id"]
     user.refresh_from_db()
     assert user.pterodactyl_user_id == earlier["id"]
+
+
+def test_blank_names_fall_back_as_empty_ones_do(panel_configured):
+    # The panel trims inputs and refuses an empty name_first / name_last (required).
+    sb = panel_configured
+    user, _ = make_customer("gina@example.com")
+    type(user).objects.filter(pk=user.pk).update(first_name="   ", last_name="\u200b \t")
+    with PanelClient.from_settings() as client:
+        panel_id = panel_user_ensure(client=client, user_id=user.pk)
+    created = sb.state.users[panel_id]
+    assert (created["name_first"], created["name_last"]) == ("Customer", f"#{user.pk}")
