@@ -31,7 +31,9 @@ answers ``The X may not be greater than 20 characters.`` rather than Laravel 11'
 
 from __future__ import annotations
 
+import csv
 import re
+import unicodedata
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -206,6 +208,13 @@ def _is_empty(value: Any) -> bool:
     return isinstance(value, list | dict) and len(value) == 0
 
 
+def _php_loose_equal(a: str, b: str) -> bool:
+    """PHP 8 ``==`` between two strings: numerically when both are numeric strings."""
+    if is_numeric(a) and is_numeric(b):
+        return float(a) == float(b)
+    return a == b
+
+
 def _php_str(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else ""
@@ -245,10 +254,13 @@ def _parse(rules: str | Sequence[str | CustomRule]) -> list[tuple[str, list[str]
             continue
         name, _, param = item.partition(":")
         name = name.strip().lower()
+        # ValidationRuleParser::normalizeRule: 'int' and 'bool' are aliases.
+        name = {"int": "integer", "bool": "boolean"}.get(name, name)
         if name in {"regex", "not_regex"}:
             params = [param]
         elif param:
-            params = [p.strip() for p in param.split(",")]
+            # ValidationRuleParser::parseParameters: str_getcsv(), no trimming.
+            params = next(csv.reader([param], delimiter=",", quotechar='"', escapechar="\\"))
         else:
             params = []
         parsed.append((name, params))
@@ -294,22 +306,25 @@ def _check(name: str, params: list[str], value: Any, numeric: bool) -> bool:
         except (ValueError, re.error):
             return False
         return found if name == "regex" else not found
-    if name == "alpha_dash":
+    if name in {"alpha_dash", "alpha_num"}:
+        # Laravel 10.1.4: /\A[\pL\pM\pN_-]+\z/u (alpha_dash) and /\A[\pL\pM\pN]+\z/u; with the
+        # "ascii" parameter only [a-zA-Z0-9] (plus _-).
         if not isinstance(value, str) and not is_numeric(value):
             return False
         text = _php_str(value)
-        return bool(text) and all(c.isalnum() or c in "_-" for c in text)
-    if name == "alpha_num":
-        if not isinstance(value, str) and not is_numeric(value):
-            return False
-        text = _php_str(value)
-        return bool(text) and all(c.isalnum() for c in text)
-    if name == "in":
-        if isinstance(value, list | dict):
-            return False
-        return _php_str(value) in params
-    if name == "not_in":
-        return _php_str(value) not in params
+        extra = "_-" if name == "alpha_dash" else ""
+        if params and params[0] == "ascii":
+            return bool(text) and all((c.isascii() and c.isalnum()) or c in extra for c in text)
+        return bool(text) and all(
+            unicodedata.category(c)[0] in "LMN" or c in extra for c in text
+        )
+    if name in {"in", "not_in"}:
+        # validateIn: ``! is_array($value) && in_array((string) $value, $parameters)`` with PHP's
+        # loose ==, so "01" is in "1" (two numeric strings compare as numbers).
+        found = not isinstance(value, list | dict) and any(
+            _php_loose_equal(_php_str(value), p) for p in params
+        )
+        return found if name == "in" else not found
     if name == "digits":
         text = _php_str(value)
         return (

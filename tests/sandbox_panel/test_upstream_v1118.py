@@ -951,3 +951,31 @@ def test_client_resources_and_power_need_wings(sb: PanelSandbox, api: httpx.Clie
         assert sb.state.servers[server["id"]]["power"] == "offline"
         r = c.post(f"/api/client/servers/{ident}/power", json={"signal": "jump"})
         assert r.status_code == 422  # validation comes before the Wings call
+
+
+# ---------------------------------------------------------------- rule semantics (egg variables)
+@pytest.mark.parametrize(
+    ("value", "rules", "ok"),
+    [
+        ("e\u0301t\u00e9", "alpha_num", True),  # \pM: a combining accent is allowed
+        ("e\u0301-t_1", "alpha_dash", True),
+        ("\u00e9t\u00e9", "alpha_num:ascii", False),
+        ("abc1", "alpha_num:ascii", True),
+        ("a b", "alpha_dash", False),
+        ("01", "in:1,2", True),  # in_array() is loose: "01" == "1"
+        ("1e0", "in:1", True),
+        ("x", "in:1,2", False),
+        (" b", "in:a, b", True),  # str_getcsv keeps the space of " b"
+        ("b", "in:a, b", False),
+        ("5", "int|between:1,9", True),  # 'int' is an alias of 'integer'
+        ("05", "int", False),
+        (True, "bool", True),
+    ],
+)
+def test_rule_semantics_laravel_10(value: object, rules: str, ok: bool) -> None:
+    """laravel/framework v10.1.4 src/Illuminate/Validation/Concerns/ValidatesAttributes.php
+    (validateAlphaDash, validateAlphaNum, validateIn) and src/Illuminate/Validation/
+    ValidationRuleParser.php (parseParameters = str_getcsv, normalizeRule aliases)."""
+    from sandbox.panel.rules import validate
+
+    assert (validate(value, rules, "X variable") == []) is ok
