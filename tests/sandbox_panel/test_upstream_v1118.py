@@ -979,3 +979,19 @@ def test_rule_semantics_laravel_10(value: object, rules: str, ok: bool) -> None:
     from sandbox.panel.rules import validate
 
     assert (validate(value, rules, "X variable") == []) is ok
+
+
+def test_build_string_default_and_int_removal_frees_default(
+    sb: PanelSandbox, api: httpx.Client
+) -> None:
+    """BuildModificationService compares ``$allocation === $data['allocation_id']`` strictly:
+    "1" (string) is not 1 (int), so removing the default while naming it as a string is not
+    caught and the panel frees the allocation the server still points at. The sandbox keeps
+    that (odd) result rather than being kinder than the panel."""
+    server = create_server(api)
+    r = api.patch(
+        f"{S}/{server['id']}/build", json=build_body(server, allocation="1", remove_allocations=[1])
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["attributes"]["allocation"] == 1
+    assert sb.state.allocations[1]["server_id"] is None
