@@ -34,12 +34,12 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .email_rfc import is_valid_email
+from .url_rule import is_valid_url
 
 __all__ = [
     "LARAVEL11_MESSAGES",
@@ -315,9 +315,7 @@ def _check(name: str, params: list[str], value: Any, numeric: bool) -> bool:
         extra = "_-" if name == "alpha_dash" else ""
         if params and params[0] == "ascii":
             return bool(text) and all((c.isascii() and c.isalnum()) or c in extra for c in text)
-        return bool(text) and all(
-            unicodedata.category(c)[0] in "LMN" or c in extra for c in text
-        )
+        return bool(text) and all(unicodedata.category(c)[0] in "LMN" or c in extra for c in text)
     if name in {"in", "not_in"}:
         # validateIn: ``! is_array($value) && in_array((string) $value, $parameters)`` with PHP's
         # loose ==, so "01" is in "1" (two numeric strings compare as numbers).
@@ -342,17 +340,10 @@ def _check(name: str, params: list[str], value: Any, numeric: bool) -> bool:
             and int(params[0]) <= len(text) <= int(params[1])
         )
     if name == "url":
-        if not isinstance(value, str):
-            return False
-        parsed = urllib.parse.urlsplit(value)
-        return (
-            bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*$", parsed.scheme or ""))
-            and bool(parsed.netloc)
-            and " " not in value
-        )
+        return is_valid_url(value)
     if name == "email":
         return is_valid_email(value)
-    # Unknown rules are treated as passing (documented limitation).
+    # Rules no v1.11.8 stock egg uses are not implemented and pass (docs/panel-sandbox.md).
     return True
 
 
