@@ -205,19 +205,175 @@ class Request:
         return self.query.get(name)
 
 
-def parse_body(req: Request) -> None:
-    content_type = req.headers.get("content-type", "").lower()
-    data: Any = {}
-    if ("/json" in content_type or "+json" in content_type) and req.body.strip():
+_JSON_MAX_DEPTH = 511  # json_decode(..., 512): the 512th nested array/object is refused
+_SYNTAX = "Syntax error"
+_UTF8 = "Malformed UTF-8 characters, possibly incorrectly encoded"
+_CTRL = "Control character error, possibly incorrectly encoded"
+_UTF16 = "Single unpaired UTF-16 surrogate in unicode escape"
+_DEPTH = "Maximum stack depth exceeded"
+_MISMATCH = "State mismatch (invalid or malformed JSON)"
+_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_HEX4 = re.compile(rb"[0-9a-fA-F]{4}")
+
+
+class _JsonError(Exception):
+    pass
+
+
+def _utf8_length(body: bytes, i: int) -> int:
+    """Length of the valid UTF-8 sequence at ``i``, or 0."""
+    for n in (2, 3, 4):
         try:
-            data = json.loads(req.body.decode("utf-8"))
+            body[i : i + n].decode("utf-8")
         except UnicodeDecodeError:
-            req.json_error = "Malformed UTF-8 characters, possibly incorrectly encoded"
-        except ValueError:
-            req.json_error = "Syntax error"
+            continue
+        return n
+    return 0
+
+
+class _Scanner:
+    """The token stream of PHP's ext/json scanner (json_scanner.re), one token at a time, so
+    that the first problem in the text is the one reported, as PHP reports it."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.i = 0
+
+    def next(self) -> str:
+        b, n = self.body, len(self.body)
+        while self.i < n and b[self.i] in b" \t\n\r":
+            self.i += 1
+        if self.i >= n:
+            return "EOI"
+        c = b[self.i]
+        if c in b"{}[]:,":
+            self.i += 1
+            return chr(c)
+        for word in (b"true", b"false", b"null"):
+            if b.startswith(word, self.i):
+                self.i += len(word)
+                return "literal"
+        m = _NUMBER.match(b, self.i)
+        if m:
+            self.i = m.end()
+            return "number"
+        if c == 0x22:
+            self._string()
+            return "string"
+        if c < 0x20:
+            raise _JsonError(_CTRL)
+        if c >= 0x80 and not _utf8_length(b, self.i):
+            raise _JsonError(_UTF8)
+        raise _JsonError(_SYNTAX)
+
+    def _string(self) -> None:
+        b, n = self.body, len(self.body)
+        i = self.i + 1
+        while True:
+            if i >= n:  # the scanner meets the terminating NUL inside the string
+                raise _JsonError(_CTRL)
+            c = b[i]
+            if c == 0x22:
+                self.i = i + 1
+                return
+            if c < 0x20:
+                raise _JsonError(_CTRL)
+            if c == 0x5C:
+                esc = b[i + 1 : i + 2]
+                if esc and esc in b'"\\/bfnrt':
+                    i += 2
+                    continue
+                if esc == b"u" and _HEX4.fullmatch(b[i + 2 : i + 6]):
+                    unit = int(b[i + 2 : i + 6], 16)
+                    if 0xD800 <= unit <= 0xDBFF:
+                        low = b[i + 6 : i + 12]
+                        if (
+                            low[:2] == b"\\u"
+                            and _HEX4.fullmatch(low[2:])
+                            and 0xDC00 <= int(low[2:], 16) <= 0xDFFF
+                        ):
+                            i += 12
+                            continue
+                        raise _JsonError(_UTF16)
+                    if 0xDC00 <= unit <= 0xDFFF:
+                        raise _JsonError(_UTF16)
+                    i += 6
+                    continue
+                raise _JsonError(_SYNTAX)
+            if c >= 0x80:
+                size = _utf8_length(b, i)
+                if not size:
+                    raise _JsonError(_UTF8)
+                i += size
+                continue
+            i += 1
+
+
+def _parse_value(scanner: _Scanner, token: str, depth: int) -> None:
+    if token in ("literal", "number", "string"):
+        return
+    if token not in ("[", "{"):
+        raise _JsonError(_SYNTAX)
+    if depth + 1 > _JSON_MAX_DEPTH:
+        raise _JsonError(_DEPTH)
+    close, other = ("]", "}") if token == "[" else ("}", "]")
+    token = scanner.next()
+    if token == close:
+        return
+    if token == other:  # json_parser.y object_end / array_end: the wrong closer
+        raise _JsonError(_MISMATCH)
+    while True:
+        if close == "}":
+            if token != "string":
+                raise _JsonError(_SYNTAX)
+            if scanner.next() != ":":
+                raise _JsonError(_SYNTAX)
+            token = scanner.next()
+        _parse_value(scanner, token, depth + 1)
+        token = scanner.next()
+        if token == close:
+            return
+        if token == other:
+            raise _JsonError(_MISMATCH)
+        if token != ",":
+            raise _JsonError(_SYNTAX)
+        token = scanner.next()
+
+
+def json_error(body: bytes) -> tuple[str | None, Any]:
+    """``json_decode($content, true, 512, JSON_THROW_ON_ERROR)`` as
+    app/Http/Middleware/Api/IsValidJson.php runs it: (the JsonException message or None, the
+    decoded value). PHP's scanner and parser work token by token, so the first problem in the
+    text decides the message."""
+    scanner = _Scanner(body)
+    try:
+        _parse_value(scanner, scanner.next(), 0)
+        if scanner.next() != "EOI":
+            raise _JsonError(_SYNTAX)
+    except _JsonError as exc:
+        return str(exc), None
+    except RecursionError:
+        return _DEPTH, None
+    return None, json.loads(body.decode("utf-8"))
+
+
+def parse_body(req: Request) -> None:
+    """Laravel 10.1.4 ``Request::isJson()`` (Content-Type contains ``/json`` or ``+json``, case
+    as sent) picks the JSON body; otherwise a POST, or a PUT/PATCH/DELETE sent as
+    ``application/x-www-form-urlencoded``, carries form fields (Symfony's Request). ``input()`` is
+    that source over the query string. IsValidJson checks only a body PHP does not find
+    ``empty()`` (so not "" and not "0")."""
+    content_type = req.headers.get("content-type", "")
+    data: Any = {}
+    if "/json" in content_type or "+json" in content_type:
+        if req.body not in (b"", b"0"):
+            req.json_error, data = json_error(req.body)
+    elif content_type.lower().startswith("application/x-www-form-urlencoded") and (
+        req.method in ("POST", "PUT", "PATCH", "DELETE")
+    ):
+        data = parse_php_query(req.body.decode("utf-8", "replace"))
     if not isinstance(data, dict):
         data = {}
-    # Laravel's input() is the body merged over the query string.
     merged = dict(req.query)
     merged.update(normalise(data))
     req.input = merged
