@@ -12,6 +12,9 @@ from typing import Any
 GENERIC_500 = "An unexpected error was encountered while processing this request, please try again."
 NOT_FOUND = "The requested resource could not be found on the server."
 
+#: (status, headers, body) as every handler returns it.
+Response = tuple[int, list[tuple[str, str]], bytes]
+
 STATUS_TEXT = {
     200: "OK",
     201: "Created",
@@ -177,9 +180,7 @@ def parse_body(req: Request) -> None:
     req.input = merged
 
 
-def json_response(
-    status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()
-) -> tuple[int, list[tuple[str, str]], bytes]:
+def json_response(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> Response:
     body = b"" if payload is None else json.dumps(payload).encode()
     hdrs = list(headers)
     if payload is not None:

@@ -37,10 +37,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .email_rfc import is_valid_email
+
 __all__ = [
     "LARAVEL11_MESSAGES",
     "PANEL_MESSAGES",
     "CustomRule",
+    "filter_validate_int",
     "is_numeric",
     "php_regex",
     "validate",
@@ -142,8 +145,15 @@ IMPLICIT = {"required", "present", "required_with", "required_without", "accepte
 NUMERIC_RULES = {"numeric", "integer"}
 SIZE_RULES = {"min", "max", "between", "size"}
 
-_NUMERIC_RE = re.compile(r"^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*$")
-_INT_RE = re.compile(r"^[+-]?\d+$")
+# PHP is_numeric(): optional leading and (PHP 8) trailing whitespace, ASCII digits only.
+_NUMERIC_RE = re.compile(
+    r"^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*$", re.ASCII
+)
+# PHP filter_var($v, FILTER_VALIDATE_INT) on a string (ext/filter/logical_filters.c
+# php_filter_int): surrounding whitespace trimmed, then "0", or an optional sign and a digit
+# 1-9 followed by digits ("+0"/"-0" too), within a 64-bit integer. "05" and "1.0" fail.
+_FILTER_INT_RE = re.compile(r"^[ \t\n\r\v]*(?:0|[+-]?0|[+-]?[1-9][0-9]*)[ \t\n\r\v]*$", re.ASCII)
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -168,15 +178,24 @@ def is_numeric(value: Any) -> bool:
     return isinstance(value, str) and bool(_NUMERIC_RE.match(value))
 
 
-def _is_integer(value: Any) -> bool:
-    # PHP filter_var($v, FILTER_VALIDATE_INT): true -> 1 passes, false fails, "1.0" fails.
+def filter_validate_int(value: Any) -> bool:
+    """Laravel's ``integer`` rule: ``filter_var($value, FILTER_VALIDATE_INT) !== false``
+    (laravel/framework v10.1.4 src/Illuminate/Validation/Concerns/ValidatesAttributes.php).
+
+    A scalar is first turned into its PHP string: ``true`` -> "1" passes, ``false`` -> "" fails,
+    the float 5.0 -> "5" passes, 1e20 -> "1.0E+20" fails. Strings: "05", "1.0", "1e3", "0x1A"
+    and digits outside ASCII fail; " 7 ", "+7", "-0" pass.
+    """
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return True
+        return _INT64[0] <= value <= _INT64[1]
     if isinstance(value, float):
-        return value.is_integer()
-    return isinstance(value, str) and bool(_INT_RE.match(value))
+        # PHP turns a float into a string with precision 14 (%.14G): exponent form from 1e14.
+        return value.is_integer() and abs(value) < 1e14
+    if not isinstance(value, str) or not _FILTER_INT_RE.match(value):
+        return False
+    return _INT64[0] <= int(value.strip(" \t\n\r\v")) <= _INT64[1]
 
 
 def _is_empty(value: Any) -> bool:
@@ -248,7 +267,7 @@ def _check(name: str, params: list[str], value: Any, numeric: bool) -> bool:
     if name == "string":
         return isinstance(value, str)
     if name == "integer":
-        return _is_integer(value)
+        return filter_validate_int(value)
     if name == "numeric":
         return is_numeric(value)
     if name == "boolean":
@@ -317,7 +336,7 @@ def _check(name: str, params: list[str], value: Any, numeric: bool) -> bool:
             and " " not in value
         )
     if name == "email":
-        return isinstance(value, str) and bool(re.match(r"^[^@\s]+@[^@\s]+$", value))
+        return is_valid_email(value)
     # Unknown rules are treated as passing (documented limitation).
     return True
 
