@@ -144,6 +144,38 @@ def _looks_due(row: DutyLease | None, interval_seconds: float, now: datetime) ->
     )
 
 
+# --- reading (readiness, metrics) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overdue:
+    name: str
+    age: float | None
+    """Seconds since the duty last started; None if it never did."""
+    limit: float
+
+    def describe_age(self) -> str:
+        return "never" if self.age is None else f"{self.age:.0f}s ago"
+
+
+def duty_overdue(row: DutyLease, now: datetime) -> Overdue | None:
+    """A duty is overdue when it has not started for twice its interval and no live lease says
+    it is still running (a long panel sync renews its lease; a dead holder's lease runs out)."""
+    limit = 2 * row.interval_seconds
+    if row.expires_at is not None and row.expires_at >= now:
+        return None
+    if row.last_started_at is None:
+        return Overdue(row.name, None, limit)
+    age = (now - row.last_started_at).total_seconds()
+    return Overdue(row.name, age, limit) if age > limit else None
+
+
+def duties_overdue(*, now: datetime | None = None) -> list[Overdue]:
+    now = now or timezone.now()
+    found = (duty_overdue(row, now) for row in DutyLease.objects.order_by("name"))
+    return [o for o in found if o is not None]
+
+
 # --- the scheduler ------------------------------------------------------------------------------
 
 
