@@ -13,9 +13,10 @@ that file as a JSON line (pid, duty, lease start from the database, end), for th
 
 Points: duty:<name>:start (lease taken, nothing done), duty:<name>:end (work done, lease not
 yet released), duty:reconcile:mid, duty:panel_sync:mid (its first panel call answered);
-provision:claimed (claimed, attempt row written, no panel call yet), provision:created (the panel made the server, the order does not
-know), provision:lookup (a resumed try found the earlier server); webhook:in_transaction (the
-order marked paid, not committed), webhook:after_commit (committed, no answer sent).
+provision:claimed (claimed, attempt row written, no panel call yet), provision:created (the
+panel made the server, the order does not know), provision:lookup (a resumed try found the
+earlier server); webhook:in_transaction (the order marked paid, not committed),
+webhook:after_commit (committed, no answer sent).
 """
 
 from __future__ import annotations
