@@ -158,8 +158,17 @@ STRIPE_TIMEOUT_SECONDS = env_float("STRIPE_TIMEOUT_SECONDS", 20.0)
 STRIPE_ALLOW_PROMOTION_CODES = env_bool("STRIPE_ALLOW_PROMOTION_CODES", False)
 STRIPE_AUTOMATIC_TAX = env_bool("STRIPE_AUTOMATIC_TAX", False)
 STRIPE_RECEIPT_EMAILS = env_bool("STRIPE_RECEIPT_EMAILS", True)
-# How long a Checkout Session (and the port reserved for it) lives: Stripe allows 30 min-24 h.
-CHECKOUT_EXPIRES_SECONDS = env_int("CHECKOUT_EXPIRES_SECONDS", 3600)
+# How long a checkout holds its capacity; the Checkout Session expires at the same moment
+# (Stripe allows expires_at 30 min-24 h after the session is created; docs/storefront.md,
+# "Holds"). Short, so an abandoned checkout gives its room back soon.
+CHECKOUT_EXPIRES_SECONDS = env_int("CHECKOUT_EXPIRES_SECONDS", 1800)
+if not 1800 <= CHECKOUT_EXPIRES_SECONDS <= 86400:
+    raise ImproperlyConfigured("CHECKOUT_EXPIRES_SECONDS must be between 1800 and 86400")
+# Unpaid checkouts (holds) one customer may have open at once; the next one is refused with a
+# link to complete the pending payment.
+CHECKOUT_MAX_UNPAID = env_int("CHECKOUT_MAX_UNPAID", 2)
+if CHECKOUT_MAX_UNPAID < 1:
+    raise ImproperlyConfigured("CHECKOUT_MAX_UNPAID must be 1 or more")
 
 # Panel servers and users carry external ids derived from our ids; the prefix keeps two
 # installations that share one panel from claiming each other's servers.
@@ -339,6 +348,9 @@ ACCOUNT_RATE_LIMITS = {
     "login": env_str("RATE_LIMIT_LOGIN", "30/m/ip"),
     "signup": env_str("RATE_LIMIT_SIGNUP", "20/m/ip"),
     "reset_password": env_str("RATE_LIMIT_RESET_PASSWORD", "20/m/ip,5/m/key"),
+    # Checkout creation (ours, counted by allauth's limiter in the same cache): per signed-in
+    # customer and per client address.
+    "checkout": env_str("RATE_LIMIT_CHECKOUT", "10/m/user,30/m/ip"),
 }
 
 # A quiet log: no per-tick lines when the tick did nothing (givrwrld/logquiet.py), no line per

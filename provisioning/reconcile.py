@@ -120,8 +120,9 @@ def _requeue_paid(report: ReconcileReport, now: object) -> None:
 def _check_pending(report: ReconcileReport, now: object) -> None:
     after = timedelta(seconds=settings.RECONCILE_PENDING_AFTER_SECONDS)
     pending = Order.objects.filter(
+        # A checkout that never stored its session is released once its hold is over.
+        Q(stripe_session_id__isnull=False) | Q(hold_expires_at__lt=now),
         status=OrderStatus.PENDING,
-        stripe_session_id__isnull=False,
         created_at__lt=now - after,  # type: ignore[operator]
         created_at__gt=now - _PENDING_HORIZON,  # type: ignore[operator]
     )
