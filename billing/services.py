@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from billing import stripe_gateway
 from billing.idempotency import idempotency_key, order_next_request_key
+from billing.mails import order_mail_schedule
 from billing.models import Order, OrderStatus, StripeRefKind
 from billing.resolution import order_for_session, stripe_ref_add
 from billing.selectors import hold_is_open, holds_of_customer
@@ -354,6 +355,8 @@ def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> bo
                     stripe_id=session["payment_intent"],
                     source=source,
                 )
+            # After the webhook's transaction commits; once per order (billing/mails.py).
+            order_mail_schedule(order_id=order_id, kind="receipt")
         return changed
 
 

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from core.crypto import encrypt
-from core.models import Alert, DutyLease, Heartbeat, Secret
+from core.models import Alert, DutyLease, Heartbeat, Secret, SentMail
 
 
 class SecretForm(forms.ModelForm):
@@ -78,3 +78,13 @@ class DutyLeaseAdmin(ReadOnlyAdmin):
         "runs",
         "last_error",
     ]
+
+
+@admin.register(SentMail)
+class SentMailAdmin(ReadOnlyAdmin):
+    """Every customer mail, once per key (core/mail.py); `error` says why one did not go."""
+
+    list_display = ["created_at", "kind", "order_id", "to", "subject", "sent_at", "error"]
+    list_filter = ["kind"]
+    search_fields = ["key", "to", "order_id"]
+    date_hierarchy = "created_at"

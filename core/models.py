@@ -110,3 +110,25 @@ class DutyLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.owner or 'free'})"
+
+
+class SentMail(models.Model):
+    """One row per customer mail, claimed before it is sent: `key` names what the mail is
+    about (`order-12-receipt`), so a retried task, a duplicate webhook or a second worker
+    never sends the same mail twice. See core/mail.py."""
+
+    key = models.CharField(max_length=191, unique=True)
+    kind = models.CharField(max_length=64, db_index=True)
+    order_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    to = models.CharField(max_length=254)
+    subject = models.CharField(max_length=255, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="empty: not (yet) sent")
+    error = models.TextField(blank=True, help_text="why sending failed, if it did")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "sent_mails"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.key} -> {self.to}"

@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "givrwrld.pages.site",
             ],
         },
     },
@@ -116,7 +117,11 @@ ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[GIVRwrld] "
+# The shop's name in every page title, header and mail (allauth's mails included: its adapter
+# would otherwise call the site by the request's host, "Hello from 127.0.0.1:3001!").
+SITE_NAME = env_str("SITE_NAME", "GIVRwrld").strip() or "GIVRwrld"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 # The game panel's e-mail rule on top of allauth's own checks (accounts/panel_email.py).
 ACCOUNT_FORMS = {
@@ -352,6 +357,15 @@ ACCOUNT_RATE_LIMITS = {
     # customer and per client address.
     "checkout": env_str("RATE_LIMIT_CHECKOUT", "10/m/user,30/m/ip"),
 }
+# Verification mails (sign-up, unverified log-in, *Send the link again*): one per address per
+# 3 minutes (allauth's default) and a ceiling per client address.
+ACCOUNT_RATE_LIMITS["confirm_email"] = env_str("RATE_LIMIT_CONFIRM_EMAIL", "1/3m/key,20/h/ip")
+
+# Branded 404/403/500 pages for the customer pages, with DEBUG on too (the demo); the admin,
+# the API and static files keep Django's own answers. Innermost, so the CSP header and the
+# other middleware apply to the branded page (givrwrld/pages.py).
+MIDDLEWARE.append("givrwrld.pages.BrandedErrorPagesMiddleware")
+CSRF_FAILURE_VIEW = "givrwrld.pages.csrf_failure"
 
 # A quiet log: no per-tick lines when the tick did nothing (givrwrld/logquiet.py), no line per
 # Stripe API call (the SDK logs each request at INFO; failures are logged by billing).

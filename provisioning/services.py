@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from billing.mails import order_mail_schedule
 from billing.models import Order, OrderStatus
 from billing.transitions import InvalidTransition, order_note, order_transition
 from catalog.models import Allocation, Plan
@@ -312,7 +313,7 @@ def _order_mark_provisioned(*, order: Order, server: PanelServer) -> None:
     primary = server.primary_allocation
     if primary is not None:
         address = f"{primary.alias or primary.ip}:{primary.port}"
-    order_transition(
+    result = order_transition(
         order_id=order.pk,
         allowed_from=(OrderStatus.PROVISIONING,),
         to=OrderStatus.PROVISIONED,
@@ -330,6 +331,8 @@ def _order_mark_provisioned(*, order: Order, server: PanelServer) -> None:
     logger.info(
         "Order #%s provisioned: panel server %s (%s)", order.pk, server.id, server.identifier
     )
+    if result.changed:
+        order_mail_schedule(order_id=order.pk, kind="server_ready")
     if order.stripe_subscription_id:
         # Renewal date, and anything billing said while we were provisioning.
         from provisioning.lifecycle import billing_sync_enqueue
@@ -408,6 +411,8 @@ def _fail(
         logger.warning("Order #%s left 'provisioning' meanwhile; not marking error", order.pk)
         return
     logger.error("Order #%s provisioning failed at %s: %s", order.pk, progress.step, message)
+    # "We are on it, you were charged once": once per order, however many retries fail.
+    order_mail_schedule(order_id=order.pk, kind="setup_failed")
     alert_send(
         title=f"Order #{order.pk}: provisioning failed",
         body=f"Step: {progress.step}\nPanel call: {progress.panel_call or '-'}\n{message}\n"
@@ -496,7 +501,7 @@ def order_mark_resolved(*, order_id: int, actor: str, client: PanelClient | None
     primary = server.primary_allocation
     if primary is not None:
         address = f"{primary.alias or primary.ip}:{primary.port}"
-    return order_transition(
+    result = order_transition(
         order_id=order_id,
         allowed_from=(OrderStatus.ERROR,),
         to=OrderStatus.PROVISIONED,
@@ -509,7 +514,10 @@ def order_mark_resolved(*, order_id: int, actor: str, client: PanelClient | None
             "provisioned_at": timezone.now(),
             "error_message": "",
         },
-    ).order
+    )
+    if result.changed:
+        order_mail_schedule(order_id=order_id, kind="server_ready")
+    return result.order
 
 
 # --------------------------------------------------------------------------- customer actions
