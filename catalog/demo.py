@@ -101,6 +101,8 @@ PLANS: list[dict[str, Any]] = [
         "environment": {"RCON_PASS": "{random}"},
         "port_range": "28015-28099",
         "customer_variables": ["HOSTNAME", "MAX_PLAYERS"],
+        # The plan bounds the egg's own rule further: players up to the plan's size.
+        "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 50}},
     },
     {
         "game": "rust",
@@ -118,6 +120,8 @@ PLANS: list[dict[str, Any]] = [
         "environment": {"RCON_PASS": "{random}"},
         "port_range": "28015-28099",
         "customer_variables": ["HOSTNAME", "MAX_PLAYERS"],
+        # The plan bounds the egg's own rule further: players up to the plan's size.
+        "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 100}},
     },
     {
         "game": "garrys-mod",
@@ -133,6 +137,8 @@ PLANS: list[dict[str, Any]] = [
         "backups": 1,
         "port_range": "27015-27099",
         "customer_variables": ["GAMEMODE", "MAX_PLAYERS"],
+        # The plan bounds the egg's own rule further: players up to the plan's size.
+        "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 32}},
     },
     {
         "game": "garrys-mod",
@@ -148,6 +154,8 @@ PLANS: list[dict[str, Any]] = [
         "backups": 2,
         "port_range": "27015-27099",
         "customer_variables": ["GAMEMODE", "MAX_PLAYERS"],
+        # The plan bounds the egg's own rule further: players up to the plan's size.
+        "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 64}},
     },
 ]
 
