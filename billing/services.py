@@ -625,6 +625,9 @@ def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
         raise ServiceError(
             "Only subscription plans can be changed; buy the new size instead.", code="one_off"
         )
+    refusal = plan_change_refusal(order)
+    if refusal is not None:
+        raise refusal
     if new_plan.pk == old_plan.pk:
         raise ServiceError("The server is already on this plan.", code="same_plan")
     if new_plan.game_id != old_plan.game_id or new_plan.egg_id != old_plan.egg_id:
@@ -669,6 +672,100 @@ def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
     _billing_sync(order.pk)
     order.refresh_from_db()
     return order
+
+
+# Subscription states in which a plan change is offered (Stripe's subscription.status).
+_CHANGEABLE_SUBSCRIPTION = ("active", "trialing")
+
+
+def plan_change_refusal(order: Order) -> ServiceError | None:
+    """Why the order's plan cannot be changed now (None: it can). The order page offers
+    Change plan exactly when this is None: a running server on a subscription that renews."""
+    if not order.stripe_subscription_id or not order.plan.recurring_interval:
+        return ServiceError(
+            "Only subscription plans can be changed; buy the new size instead.", code="one_off"
+        )
+    if order.status != OrderStatus.PROVISIONED:
+        return ServiceError(f"The server is {order.status}; it cannot be resized now.", status=409)
+    if order.cancel_at_period_end:
+        return ServiceError(
+            "The subscription is cancelled at the end of the period; resume it first.",
+            code="cancelled",
+            status=409,
+        )
+    if order.subscription_status and order.subscription_status not in _CHANGEABLE_SUBSCRIPTION:
+        return ServiceError(
+            f"The subscription is {order.subscription_status}; it cannot be changed now.",
+            code="not_active",
+            status=409,
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class PlanQuote:
+    plan: Plan
+    # The prorated difference Stripe's invoice preview adds to the next invoice (negative: a
+    # credit); None when Stripe could not say.
+    proration_cents: int | None
+
+    @property
+    def credit_cents(self) -> int:
+        return -self.proration_cents if self.proration_cents and self.proration_cents < 0 else 0
+
+
+def _proration_total(invoice: dict[str, Any]) -> int:
+    """The proration lines of a preview invoice (API 2025-03-31.basil and later mark them
+    under parent.subscription_item_details.proration; older versions on the line)."""
+    total = 0
+    for line in (invoice.get("lines") or {}).get("data") or []:
+        details = (line.get("parent") or {}).get("subscription_item_details") or {}
+        if details.get("proration") or line.get("proration"):
+            total += int(line.get("amount") or 0)
+    return total
+
+
+def plan_change_quotes(*, order: Order) -> list[PlanQuote]:
+    """The plans the server can move to, each with the prorated amount from Stripe's invoice
+    preview ([] when a change is not offered). One subscription read plus one preview per
+    plan; nothing changes at Stripe."""
+    if plan_change_refusal(order) is not None:
+        return []
+    plans = list(
+        Plan.objects.filter(
+            game_id=order.plan.game_id,
+            egg_id=order.plan.egg_id,
+            active=True,
+            recurring_interval=order.plan.recurring_interval,
+        )
+        .exclude(pk=order.plan_id)
+        .exclude(stripe_price_id="")
+        .order_by("sort_order", "price_cents")
+    )
+    if not plans:
+        return []
+    assert order.stripe_subscription_id
+    try:
+        subscription = stripe_gateway.subscription_retrieve(
+            subscription_id=order.stripe_subscription_id
+        )
+    except (ServiceError, stripe_gateway.StripeRefused):
+        return [PlanQuote(plan=p, proration_cents=None) for p in plans]
+    items = (subscription.get("items") or {}).get("data") or []
+    quotes = []
+    for plan in plans:
+        cents: int | None = None
+        if items:
+            try:
+                preview = stripe_gateway.invoice_preview(
+                    subscription_id=order.stripe_subscription_id,
+                    items=[{"id": items[0]["id"], "price": plan.stripe_price_id}],
+                )
+                cents = _proration_total(preview)
+            except (ServiceError, stripe_gateway.StripeRefused):
+                cents = None
+        quotes.append(PlanQuote(plan=plan, proration_cents=cents))
+    return quotes
 
 
 def _billing_sync(order_id: int) -> None:

@@ -118,12 +118,11 @@ def server_controls(order: Order) -> dict[str, Any]:
 
     if order.status not in ("provisioned", "suspended"):
         return {}
+    from billing.services import plan_change_quotes
+
     plan = order.plan
-    other_plans = list(
-        Plan.objects.filter(game=plan.game, egg=plan.egg, active=True)
-        .exclude(recurring_interval="")
-        .exclude(pk=plan.pk)
-    )
+    # Only on a running subscription that renews, each with Stripe's prorated preview.
+    plan_quotes = plan_change_quotes(order=order)
     variables = []
     for name in plan.offered_variables():
         spec = plan.egg.variable(name)
@@ -136,7 +135,7 @@ def server_controls(order: Order) -> dict[str, Any]:
         else None
     )
     return {
-        "other_plans": other_plans,
+        "plan_quotes": plan_quotes,
         "variables": variables,
         "grace_end": grace_end,
         "terminate_at": order_desired_state(order, clock.now()).terminate_at,

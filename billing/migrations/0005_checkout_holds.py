@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0004_stripe_references_and_checks'),
+        ("billing", "0004_stripe_references_and_checks"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='checkout_url',
+            model_name="order",
+            name="checkout_url",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='hold_expires_at',
+            model_name="order",
+            name="hold_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -4,25 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0003_lifecycle'),
+        ("catalog", "0003_lifecycle"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='node',
-            name='cpu',
-            field=models.PositiveIntegerField(default=0, help_text='percent of one core x cores (800 = 8 cores); 0 = not checked'),
+            model_name="node",
+            name="cpu",
+            field=models.PositiveIntegerField(
+                default=0, help_text="percent of one core x cores (800 = 8 cores); 0 = not checked"
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='cpu_overallocate',
-            field=models.IntegerField(default=0, help_text='percent over cpu allowed; -1 = not checked'),
+            model_name="node",
+            name="cpu_overallocate",
+            field=models.IntegerField(
+                default=0, help_text="percent over cpu allowed; -1 = not checked"
+            ),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='variable_bounds',
-            field=models.JSONField(blank=True, default=dict, help_text='e.g. {"MAX_PLAYERS": {"min": 1, "max": 20}}: numeric egg variables only'),
+            model_name="plan",
+            name="variable_bounds",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text='e.g. {"MAX_PLAYERS": {"min": 1, "max": 20}}: numeric egg variables only',
+            ),
         ),
     ]
