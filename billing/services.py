@@ -715,12 +715,18 @@ class PlanQuote:
 
 
 def _proration_total(invoice: dict[str, Any]) -> int:
-    """The proration lines of a preview invoice (API 2025-03-31.basil and later mark them
-    under parent.subscription_item_details.proration; older versions on the line)."""
+    """The proration lines of a preview invoice. Since API 2025-03-31.basil a line says so
+    under its parent: parent.invoice_item_details.proration (the pending proration items) or
+    parent.subscription_item_details.proration (stripe/_invoice_line_item.py in the SDK);
+    older versions on the line itself."""
     total = 0
     for line in (invoice.get("lines") or {}).get("data") or []:
-        details = (line.get("parent") or {}).get("subscription_item_details") or {}
-        if details.get("proration") or line.get("proration"):
+        parent = line.get("parent") or {}
+        flags = [
+            (parent.get(kind) or {}).get("proration")
+            for kind in ("invoice_item_details", "subscription_item_details")
+        ]
+        if any(flags) or line.get("proration"):
             total += int(line.get("amount") or 0)
     return total
 
