@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -88,6 +89,11 @@ def _checkout_inputs(
     name = (server_name or "").strip()
     if not name:
         raise ServiceError("Give your server a name.", code="invalid_server_name")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        # NUL, tabs, newlines, escape sequences: nothing a name shown on a page should hold.
+        raise ServiceError(
+            "The server name may not contain control characters.", code="invalid_server_name"
+        )
     if len(name) > SERVER_NAME_MAX:
         raise ServiceError(
             f"The server name may be at most {SERVER_NAME_MAX} characters.",
@@ -613,7 +619,7 @@ def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
     """Upgrade or downgrade: checked against the node first (nothing is charged for a size
     the node cannot hold), then the Stripe subscription item changes with proration, then the
     panel build is changed by the worker (build_pending until the panel confirms)."""
-    from catalog.selectors import node_committed
+    from catalog.selectors import node_committed, node_cpu_committed
 
     _require_text(plan_slug)
     order = _customer_order(order_id=order_id, user_id=user_id)
@@ -638,10 +644,13 @@ def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
     if node is None:
         raise ServiceError("The server's node is unknown; contact support.", status=409)
     memory, disk = node_committed(node=node)
-    # Our own server is already counted in the node's committed figures: swap its size.
+    cpu = node_cpu_committed(node=node)
+    # Our own server is already counted in the node's committed figures: swap its size (the
+    # same limits as the stock: catalog.selectors.node_room).
     if (
         memory - old_plan.memory + new_plan.memory > node.memory_ceiling
         or disk - old_plan.disk + new_plan.disk > node.disk_ceiling
+        or cpu - old_plan.cpu + new_plan.cpu > node.cpu_ceiling
     ):
         raise ServiceError(
             f"The machine your server runs on has no room for the {new_plan.name} plan. "

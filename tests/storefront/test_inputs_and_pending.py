@@ -28,7 +28,12 @@ def test_server_name_at_most_60(catalog, stripe_sandbox, customer):
         "detail": "The server name may be at most 60 characters.",
         "code": "invalid_server_name",
     }
-    assert Order.objects.count() == 1
+    for name in ("a\x00b", "line\nbreak", "esc\x1b[31m"):
+        response = checkout(client, server_name=name)
+        assert (response.status_code, response.json()["code"]) == (400, "invalid_server_name")
+    # Emoji and accents are fine (utf8mb4 on MariaDB).
+    assert checkout(client, server_name="Café 🎮").status_code == 201
+    assert Order.objects.count() == 2
     page = client.get("/buy/minecraft-2gb").content.decode()
     assert 'maxlength="60"' in page
     assert "Server name (shown in your dashboard)" in page

@@ -158,3 +158,24 @@ def test_console_plan_form_has_every_plan_field(catalog):
     } - {"created_at", "updated_at"}
     assert editable - in_form == set()
     assert "recurring_interval" in in_form
+
+
+def test_change_plan_is_refused_when_the_node_has_no_cpu_for_it(catalog, stripe_sandbox, customer):
+    from catalog.models import Node
+
+    _, client = customer
+    order = _provisioned(client, stripe_sandbox)
+    current, bigger = Plan.objects.get(slug=MONTHLY), Plan.objects.get(slug=BIGGER)
+    assert bigger.cpu > current.cpu
+    # The node's CPU (set by the operator) fits the current plan but not the bigger one.
+    Node.objects.filter(pk=order.allocation.node_id).update(cpu=bigger.cpu - 1)
+    items = stripe_sandbox.subscriptions[order.stripe_subscription_id]["items"]
+    response = client.post(
+        f"/api/servers/{order.pk}/plan",
+        data=json.dumps({"plan": BIGGER}),
+        content_type="application/json",
+    )
+    assert (response.status_code, response.json()["code"]) == (409, "node_full")
+    order.refresh_from_db()
+    assert order.plan.slug == MONTHLY and order.build_pending is False
+    assert stripe_sandbox.subscriptions[order.stripe_subscription_id]["items"] == items
