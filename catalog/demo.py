@@ -100,7 +100,7 @@ PLANS: list[dict[str, Any]] = [
         "backups": 1,
         "environment": {"RCON_PASS": "{random}"},
         "port_range": "28015-28099",
-        "customer_variables": ["HOSTNAME", "MAX_PLAYERS"],
+        "customer_variables": ["HOSTNAME", "MAX_PLAYERS", "FRAMEWORK"],
         # The plan bounds the egg's own rule further: players up to the plan's size.
         "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 50}},
     },
@@ -119,7 +119,7 @@ PLANS: list[dict[str, Any]] = [
         # The egg requires an RCON password and ships no default: one is generated per server.
         "environment": {"RCON_PASS": "{random}"},
         "port_range": "28015-28099",
-        "customer_variables": ["HOSTNAME", "MAX_PLAYERS"],
+        "customer_variables": ["HOSTNAME", "MAX_PLAYERS", "FRAMEWORK"],
         # The plan bounds the egg's own rule further: players up to the plan's size.
         "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 100}},
     },

@@ -248,6 +248,80 @@ def test_a_long_unbroken_name_keeps_every_page_phone_wide(
         shot(page, f"long-name-{step}")
 
 
+def test_configure_inputs_follow_the_eggs_rules_and_the_plans_bounds(
+    catalog, live_server, live_stripe, phone_page, shot
+):
+    page, base = phone_page, live_server.url
+    user = sign_in(page, base, "inputs@example.com")
+    page.goto(base + "/buy/rust-4gb")
+    # Our name and the game's own name are told apart.
+    ours = page.get_by_label("Server name (shown in your dashboard)")
+    assert ours.get_attribute("maxlength") == "60"
+    game_name = page.get_by_label("Name in the server browser (the game's \u201cServer Name\u201d)")
+    assert game_name.input_value() == "A Rust Server"
+    assert game_name.get_attribute("maxlength") == "60"  # the egg's max:60
+    # Numbers get min/max (egg: integer; plan: 1..50); in: rules are a select.
+    players = page.locator("#var_MAX_PLAYERS")
+    assert players.get_attribute("type") == "number"
+    assert (players.get_attribute("min"), players.get_attribute("max")) == ("1", "50")
+    options = page.locator("select#var_FRAMEWORK option").all_inner_texts()
+    assert options == ["vanilla", "oxide", "carbon"]
+    shot(page, "rust-inputs")
+
+    # The browser stops 999999 itself; sent anyway (no browser checks), the server refuses it
+    # next to the field and no order or Stripe session is made.
+    ours.fill("Too many players")
+    page.locator("#region-eu-west").check()
+    for bad in ("999999", "-5"):
+        players.fill(bad)
+        assert page.evaluate("document.getElementById('var_MAX_PLAYERS').checkValidity()") is False
+        page.evaluate("document.getElementById('checkout-form').noValidate = true")
+        page.get_by_role("button", name=re.compile(r"Continue to payment")).click()
+        page.locator("#var_MAX_PLAYERS-error").wait_for()
+        assert page.locator("#var_MAX_PLAYERS").get_attribute("aria-invalid") == "true"
+        players = page.locator("#var_MAX_PLAYERS")
+    assert Order.objects.filter(user=user).count() == 0
+    no_wider_than_the_viewport(page)
+    shot(page, "rust-inputs-refused")
+
+    # A client that sends invalid Unicode (a lone surrogate in JSON) gets a 4xx, never a 500.
+    statuses = page.evaluate(
+        """async () => {
+          const token = document.querySelector('input[name=csrfmiddlewaretoken]').value;
+          const bodies = [
+            '{"plan": "\\ud800", "region": "eu-west", "server_name": "x"}',
+            '{"plan": "rust-4gb", "region": "\\udfff", "server_name": "x"}',
+            '{"plan": "rust-4gb", "region": "eu-west", "server_name": "a\\ud800b"}',
+          ];
+          const sends = bodies.map(body => fetch('/api/checkout/session', {method: 'POST', body,
+            headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}}));
+          return (await Promise.all(sends)).map(r => r.status);
+        }"""
+    )
+    assert all(400 <= status < 500 for status in statuses), statuses
+    assert Order.objects.filter(user=user).count() == 0
+
+
+def test_the_consoles_plan_form_has_every_field_a_plan_has(catalog, live_server, browser_page):
+    from catalog.models import Plan
+
+    page, base = browser_page, live_server.url
+    staff = User.objects.create_superuser("ops@example.com", PASSWORD)
+    page.goto(base + "/admin/login/?next=/admin/catalog/plan/add/")
+    page.locator("#id_username").fill(staff.email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("#id_password").press("Enter")
+    page.wait_for_url(re.compile(r"/admin/catalog/plan/add/$"))
+    editable = {
+        f.name
+        for f in Plan._meta.get_fields()
+        if getattr(f, "editable", False) and not f.auto_created and f.concrete
+    } - {"created_at", "updated_at"}
+    missing = sorted(n for n in editable if page.locator(f"#id_{n}").count() == 0)
+    assert missing == [], missing
+    assert page.locator("#id_recurring_interval").is_visible()
+
+
 # --- 5. the order page: Manage ------------------------------------------------------------------
 
 
