@@ -43,6 +43,7 @@ SERVER_NAME_MAX = 60
 # time can never push it under Stripe's minimum (Stripe API, checkout.sessions.create,
 # expires_at: "anywhere from 30 minutes to 24 hours after Checkout Session creation").
 EXPIRY_MARGIN_SECONDS = 60
+_STRIPE_MAX_EXPIRY = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,9 @@ def hold_deadline() -> datetime:
     """When a checkout started now stops holding its capacity: also its session's expires_at
     (whole seconds, as Stripe takes it)."""
     now = int(timezone.now().timestamp())
-    return datetime.fromtimestamp(
-        now + settings.CHECKOUT_EXPIRES_SECONDS + EXPIRY_MARGIN_SECONDS, tz=UTC
-    )
+    # The margin never pushes it past Stripe's maximum (24 hours after creation).
+    seconds = min(settings.CHECKOUT_EXPIRES_SECONDS + EXPIRY_MARGIN_SECONDS, _STRIPE_MAX_EXPIRY)
+    return datetime.fromtimestamp(now + seconds, tz=UTC)
 
 
 def _order_create_with_reservation(

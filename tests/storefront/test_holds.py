@@ -233,3 +233,21 @@ def test_ten_rapid_clicks_hold_at_most_two(catalog, stripe_sandbox):
     assert codes == [201, 201] + [409] * 8
     assert Order.objects.filter(user=user, status="pending").count() == 2
     assert _stock() == full - 2
+
+
+@pytest.mark.parametrize("seconds", [1800, 7200, 86400])
+def test_every_allowed_hold_length_is_one_stripe_accepts(
+    catalog, stripe_sandbox, customer, settings, seconds
+):
+    settings.CHECKOUT_EXPIRES_SECONDS = seconds
+    _, client = customer
+    before = int(timezone.now().timestamp())
+    response = checkout(client)
+    after = int(timezone.now().timestamp())
+    assert response.status_code == 201, response.content
+    order = Order.objects.get(pk=response.json()["order_id"])
+    expected = min(seconds + EXPIRY_MARGIN_SECONDS, 86400)
+    assert before + expected <= order.hold_expires_at.timestamp() <= after + expected
+    assert stripe_sandbox.sessions[order.stripe_session_id]["expires_at"] == int(
+        order.hold_expires_at.timestamp()
+    )
