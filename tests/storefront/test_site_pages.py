@@ -93,6 +93,14 @@ def catalog_region_id() -> int:
     return Region.objects.get(slug="us-east").pk
 
 
+def test_a_mostly_monthly_shop_does_not_say_pay_once(catalog):
+    client = Client()
+    assert "Pay once" not in client.get("/").content.decode()
+    html = client.get("/games/minecraft").content.decode()
+    assert '<p class="price">$8.00 paid once</p>' in html
+    assert '<p class="price">$15.00 / month</p>' in html
+
+
 # --- error pages -------------------------------------------------------------------------------
 
 
