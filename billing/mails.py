@@ -78,4 +78,6 @@ def order_mail_context(order: Order) -> dict[str, Any]:
         if panel and order.ptero_identifier
         else "",
         "grace_days": settings.SUSPEND_GRACE_DAYS,
+        # What Stripe charged (the receipt passes the session's amount_total); else the price.
+        "paid_cents": None,
     }

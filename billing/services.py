@@ -363,7 +363,10 @@ def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> bo
                     source=source,
                 )
             # After the webhook's transaction commits; once per order (billing/mails.py).
-            order_mail_schedule(order_id=order_id, kind="receipt")
+            # What Stripe charged (after any promotion code and tax), not only the list price.
+            order_mail_schedule(
+                order_id=order_id, kind="receipt", paid_cents=session.get("amount_total")
+            )
         return changed
 
 

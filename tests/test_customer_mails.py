@@ -11,9 +11,10 @@ from django.core import mail
 from django.db import transaction
 from testkit import checkout, run_worker
 
-from billing.mails import SUBJECTS, order_mail_schedule, order_mail_send
+from billing.mails import SUBJECTS, order_mail_context, order_mail_schedule, order_mail_send
 from billing.models import Order
 from catalog.models import Plan
+from core.mail import mail_render
 from core.models import SentMail
 from provisioning.services import order_retry
 
@@ -185,3 +186,17 @@ def test_lifecycle_mails_on_the_same_layout_once_per_occurrence(
 def test_an_unknown_kind_is_a_programming_error(db):
     with pytest.raises(ValueError, match="unknown order mail 'welcome'"):
         order_mail_schedule(order_id=1, kind="welcome")
+
+
+def test_the_receipt_shows_what_stripe_charged_and_says_monthly(catalog, stripe_sandbox, customer):
+    _, client = customer
+    order, _ = _paid(client, stripe_sandbox, plan="minecraft-4gb")
+    (receipt,) = mail.outbox
+    assert "Paid:        $15.00 (monthly: renews each month until you cancel)" in receipt.body
+    assert "Plan:        Minecraft (Paper) 4 GB (monthly)" in receipt.body
+    # After a promotion code Stripe charges less than the list price: the receipt says that.
+    text, html = mail_render(
+        template="receipt", context={**order_mail_context(order), "paid_cents": 1200}
+    )
+    assert "Paid:        $12.00 (monthly" in text
+    assert "<strong>$12.00</strong>" in html
