@@ -65,6 +65,14 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
+def _is_technical(response: HttpResponse) -> bool:
+    """Django's DEBUG pages (technical_404.html, technical_500.html) carry this robots tag; a
+    view's own 404/403 page (with its own message) is left as the view made it."""
+    if getattr(response, "streaming", False):
+        return False
+    return b'content="NONE,NOARCHIVE"' in response.content
+
+
 class BrandedErrorPagesMiddleware:
     """With DEBUG on, Django answers a customer page's 404/403/500 with its technical page;
     this puts the branded page in its place. With DEBUG off the handlers already brand them,
@@ -81,6 +89,7 @@ class BrandedErrorPagesMiddleware:
             and not getattr(response, "branded", False)
             and is_customer_page(request.path)
             and response.get("Content-Type", "").startswith("text/html")
+            and _is_technical(response)
         ):
             return error_page(request, response.status_code)
         return response
