@@ -147,8 +147,10 @@ def test_plan_bounds_are_checked_in_the_console(catalog):
 
 
 # --- invalid Unicode: 4xx, never 500 ------------------------------------------------------------
+# Lone surrogates only: a high one followed by a low one is a valid pair that JSON decodes to
+# one real character (hypothesis found "\ud800" + "\udfff"). st.text() has no surrogates.
 _SURROGATE = st.sampled_from(["\ud800", "\udfff", "a\ud83dz", "\udc00\ud800"])
-_TEXT = st.one_of(st.text(max_size=8), _SURROGATE)
+_TEXT = st.text(max_size=8)
 
 
 @pytest.mark.django_db(transaction=True)
