@@ -243,5 +243,5 @@ def termination_warn(*, order: Order, terminate_at: datetime) -> None:
         order_id=order.pk,
         kind="termination_warning",
         once_per=f"{terminate_at:%Y%m%d}",
-        terminate_at=terminate_at,
+        terminate_at=terminate_at.isoformat(),
     )

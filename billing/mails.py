@@ -8,20 +8,24 @@
 | `payment_failed` | a renewal could not be charged (billing.lifecycle) | failure (its start time) |
 | `termination_warning` | the server will be deleted soon (billing.lifecycle) | deletion date |
 
-Each is scheduled with `transaction.on_commit` by the transition that causes it, so a change
-that rolls back sends nothing, and the ledger (core.SentMail) makes a retry, a duplicate
-webhook or a second worker send nothing more. Templates: templates/mail/<kind>.txt and .html.
+Each is queued (a `send_order_mail` task, written in the transaction of the transition that
+causes it) so a change that rolls back sends nothing and nobody waits for the mail server; the
+ledger (core.SentMail) makes a retry, a duplicate webhook or a second worker send nothing more.
+Templates: templates/mail/<kind>.txt and .html.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from billing.models import Order
 from core.mail import mail_send_once
+
+# Template values that travel through the task queue as ISO text.
+_DATETIMES = {"terminate_at"}
 
 SUBJECTS = {
     "receipt": "Receipt for order #{id}: {plan}",
@@ -33,13 +37,18 @@ SUBJECTS = {
 
 
 def order_mail_schedule(*, order_id: int, kind: str, once_per: str = "", **extra: Any) -> None:
-    """Send mail `kind` about the order once the current transaction commits (at once when
-    there is none). `once_per` narrows "once per order" for mails that can recur (a later
-    payment failure is a new mail); `extra` goes to the template."""
+    """Queue mail `kind` about the order for the worker. The task row is written in the
+    caller's transaction (core.queue), so the mail exists only if the change commits, and the
+    webhook or the provisioning step never waits for a mail server. `once_per` narrows "once
+    per order" for mails that can recur (a later payment failure is a new mail); `extra`
+    (JSON values; datetimes as ISO text) goes to the template."""
+    from billing.tasks import send_order_mail
+    from core.queue import enqueue_in_transaction
+
     if kind not in SUBJECTS:
         raise ValueError(f"unknown order mail {kind!r}")
-    transaction.on_commit(
-        lambda: order_mail_send(order_id=order_id, kind=kind, once_per=once_per, **extra)
+    enqueue_in_transaction(
+        send_order_mail, order_id=order_id, kind=kind, once_per=once_per, extra=extra
     )
 
 
@@ -47,6 +56,9 @@ def order_mail_send(*, order_id: int, kind: str, once_per: str = "", **extra: An
     order = Order.objects.select_related("user", "plan__game", "region").get(pk=order_id)
     key = f"order-{order.pk}-{kind}" + (f"-{once_per}" if once_per else "")
     subject = SUBJECTS[kind].format(id=order.pk, plan=order.plan, name=order.server_name[:60])
+    for name in _DATETIMES & set(extra):
+        if isinstance(extra[name], str):
+            extra[name] = datetime.fromisoformat(extra[name])
     return mail_send_once(
         key=key,
         kind=kind,

@@ -362,7 +362,8 @@ def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> bo
                     stripe_id=session["payment_intent"],
                     source=source,
                 )
-            # After the webhook's transaction commits; once per order (billing/mails.py).
+            # Queued in the webhook's transaction, sent by the worker; once per order
+            # (billing/mails.py).
             # What Stripe charged (after any promotion code and tax), not only the list price.
             order_mail_schedule(
                 order_id=order_id, kind="receipt", paid_cents=session.get("amount_total")
