@@ -284,14 +284,15 @@ def test_configure_inputs_follow_the_eggs_rules_and_the_plans_bounds(
     no_wider_than_the_viewport(page)
     shot(page, "rust-inputs-refused")
 
-    # A client that sends invalid Unicode (a lone surrogate in JSON) gets a 4xx, never a 500.
+    # A client that sends invalid Unicode (a lone surrogate as a JSON escape; in a JS string
+    # fetch would turn it into U+FFFD first) gets a 4xx, never a 500.
     statuses = page.evaluate(
         """async () => {
           const token = document.querySelector('input[name=csrfmiddlewaretoken]').value;
           const bodies = [
-            '{"plan": "\\ud800", "region": "eu-west", "server_name": "x"}',
-            '{"plan": "rust-4gb", "region": "\\udfff", "server_name": "x"}',
-            '{"plan": "rust-4gb", "region": "eu-west", "server_name": "a\\ud800b"}',
+            '{"plan": "\\\\ud800", "region": "eu-west", "server_name": "x"}',
+            '{"plan": "rust-4gb", "region": "\\\\udfff", "server_name": "x"}',
+            '{"plan": "rust-4gb", "region": "eu-west", "server_name": "a\\\\ud800b"}',
           ];
           const sends = bodies.map(body => fetch('/api/checkout/session', {method: 'POST', body,
             headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}}));
