@@ -11,6 +11,10 @@ class ProfileForm(forms.Form):
     last_name = forms.CharField(label="Last name", max_length=150, required=False)
 
 
+class VerificationResendForm(forms.Form):
+    email = forms.EmailField(label="E-mail address", max_length=254)
+
+
 def panel_email_clean(email: str) -> str:
     # The game panel must accept the address when the first server is made; refuse it now,
     # while the customer can still type another (accounts/panel_email.py has the rule).

@@ -4,4 +4,7 @@ from accounts import views
 
 urlpatterns = [
     path("profile/", views.profile, name="profile"),
+    path(
+        "verification/resend/", views.verification_resend_view, name="account_verification_resend"
+    ),
 ]

@@ -8,9 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.forms import ProfileForm
+from accounts.adapter import PENDING_EMAIL_SESSION_KEY
+from accounts.forms import ProfileForm, VerificationResendForm
 from accounts.models import User
-from accounts.services import user_profile_update
+from accounts.services import user_profile_update, verification_resend
 
 
 @login_required
@@ -30,3 +31,28 @@ def profile(request: HttpRequest) -> HttpResponse:
         "accounts/profile.html",
         {"form": form, "panel_linked": bool(user.pterodactyl_user_id)},
     )
+
+
+@require_http_methods(["POST"])
+def verification_resend_view(request: HttpRequest) -> HttpResponse:
+    """*Send the link again* from the "verify your e-mail" page (no log-in: the customer
+    cannot log in before verifying). Answers by a message on that page."""
+    form = VerificationResendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the e-mail address you signed up with.")
+        return redirect("account_email_verification_sent")
+    email = form.cleaned_data["email"]
+    request.session[PENDING_EMAIL_SESSION_KEY] = email
+    if verification_resend(request=request, email=email):
+        messages.success(
+            request,
+            f"If {email} belongs to an account still waiting for verification, a new link is "
+            "on its way. Check the spam folder too.",
+        )
+    else:
+        messages.info(
+            request,
+            f"A link already went to {email} in the last few minutes, and it still works. "
+            "Wait a few minutes for it (check the spam folder too) before asking again.",
+        )
+    return redirect("account_email_verification_sent")

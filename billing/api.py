@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from billing.limits import checkout_attempt_check
 from billing.models import Order
+from billing.selectors import pending_checkouts_of_customer
 from billing.services import (
+    checkout_abandon,
     checkout_session_create,
     order_cancel_at_period_end,
     order_change_plan,
@@ -27,11 +32,17 @@ class CheckoutOut(Schema):
     order_id: int
     status: str
     checkout_url: str
+    hold_expires_at: datetime | None
 
 
 class ErrorOut(Schema):
     detail: str
     code: str
+
+
+class HoldLimitOut(ErrorOut):
+    pending_order_id: int | None
+    complete_url: str
 
 
 @router.post(
@@ -41,13 +52,19 @@ class ErrorOut(Schema):
         201: CheckoutOut,
         400: ErrorOut,
         404: ErrorOut,
-        409: ErrorOut,
+        409: HoldLimitOut | ErrorOut,
         422: ErrorOut,
+        429: ErrorOut,
         502: ErrorOut,
         503: ErrorOut,
     },
 )
 def checkout_session(request: HttpRequest, payload: CheckoutIn) -> Status:
+    """Start a checkout: holds the capacity until `hold_expires_at` (the session's expiry).
+    409 `hold_limit` when the customer already has CHECKOUT_MAX_UNPAID unpaid checkouts (with
+    `complete_url`, the pending one's Stripe page); 429 `rate_limited` past
+    RATE_LIMIT_CHECKOUT; 409 `sold_out`."""
+    checkout_attempt_check(request)
     result = checkout_session_create(
         user=request.user,  # type: ignore[arg-type]
         plan_slug=payload.plan,
@@ -58,9 +75,58 @@ def checkout_session(request: HttpRequest, payload: CheckoutIn) -> Status:
     return Status(
         201,
         CheckoutOut(
-            order_id=result.order.pk, status=result.order.status, checkout_url=result.checkout_url
+            order_id=result.order.pk,
+            status=result.order.status,
+            checkout_url=result.checkout_url,
+            hold_expires_at=result.order.hold_expires_at,
         ),
     )
+
+
+class PendingCheckoutOut(Schema):
+    order_id: int
+    server_name: str
+    game: str
+    plan: str
+    region: str
+    complete_url: str
+    hold_expires_at: datetime | None
+
+
+@router.get("/checkouts", auth=django_auth, response=list[PendingCheckoutOut])
+def pending_checkouts(request: HttpRequest) -> list[PendingCheckoutOut]:
+    """The customer's open unpaid checkouts (expired and cancelled ones are not listed)."""
+    return [
+        PendingCheckoutOut(
+            order_id=o.pk,
+            server_name=o.server_name,
+            game=o.plan.game.name,
+            plan=o.plan.name,
+            region=o.region.name,
+            complete_url=o.checkout_url,
+            hold_expires_at=o.hold_expires_at,
+        )
+        for o in pending_checkouts_of_customer(user_id=customer_id(request))
+    ]
+
+
+class CheckoutCancelOut(Schema):
+    order_id: int
+    status: str
+
+
+@router.post(
+    "/checkouts/{order_id}/cancel",
+    auth=django_auth,
+    response={200: CheckoutCancelOut, 404: ErrorOut, 502: ErrorOut, 503: ErrorOut},
+)
+def checkout_cancel(request: HttpRequest, order_id: int) -> CheckoutCancelOut:
+    """Give up an unpaid checkout: Stripe expires its session and the hold is freed at once
+    (status 'cancelled'; 'paid' if Stripe says it was paid after all)."""
+    order = checkout_abandon(
+        order_id=order_id, user_id=customer_id(request), actor=f"customer:{customer_id(request)}"
+    )
+    return CheckoutCancelOut(order_id=order.pk, status=order.status)
 
 
 class ServerStateOut(Schema):

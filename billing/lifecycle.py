@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 
 from billing import stripe_gateway
+from billing.mails import order_mail_schedule
 from billing.models import Order, OrderStatus
 from billing.resolution import order_for_charge, order_for_invoice, order_for_subscription
 from core import clock
@@ -149,12 +149,12 @@ def order_billing_refresh(*, order_id: int) -> Order:
         for field, value in updates.items():
             setattr(locked, field, value)
         locked.save()
-    if notify_failure:
-        _mail(
-            locked,
-            "Your payment failed",
-            f"We could not charge your payment method for {locked.server_name}. Update it in "
-            f"the next {settings.SUSPEND_GRACE_DAYS:g} days to keep your server running.",
+    if notify_failure and locked.payment_failed_at is not None:
+        # Once per failure: a later failure (after a paid renewal) starts a new grace period.
+        order_mail_schedule(
+            order_id=locked.pk,
+            kind="payment_failed",
+            once_per=f"{locked.payment_failed_at:%Y%m%dT%H%M%S}",
         )
     return locked
 
@@ -239,22 +239,9 @@ def termination_warning_due(order: Order, desired: Desired, now: datetime) -> bo
 
 def termination_warn(*, order: Order, terminate_at: datetime) -> None:
     Order.objects.filter(pk=order.pk).update(termination_warned_at=clock.now())
-    _mail(
-        order,
-        "Your server will be deleted",
-        f"{order.server_name} has been suspended since your subscription ended. It and its "
-        f"files will be deleted on {terminate_at:%Y-%m-%d %H:%M} UTC unless you subscribe "
-        "again before then. Download anything you want to keep.",
+    order_mail_schedule(
+        order_id=order.pk,
+        kind="termination_warning",
+        once_per=f"{terminate_at:%Y%m%d}",
+        terminate_at=terminate_at.isoformat(),
     )
-
-
-def _mail(order: Order, subject: str, body: str) -> None:
-    try:
-        send_mail(
-            f"[GIVRwrld] {subject}",
-            body,
-            settings.DEFAULT_FROM_EMAIL,
-            [order.user.email],
-        )
-    except Exception:  # a mail outage must not stop the lifecycle
-        logger.exception("Could not e-mail order #%s: %s", order.pk, subject)

@@ -35,6 +35,8 @@ class Order(TimeStampedModel):
     )
     plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="orders")
     region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="orders")
+    # At most SERVER_NAME_MAX (60) characters for new orders (billing.services); the column
+    # keeps 191 for orders taken before.
     server_name = models.CharField(max_length=191)
     # Egg variables the customer chose at checkout (env name -> value), validated then.
     variables = models.JSONField(default=dict, blank=True)
@@ -61,6 +63,11 @@ class Order(TimeStampedModel):
         blank=True,
         related_name="order",
     )
+    # The hold: until when the reserved capacity is kept for this unpaid checkout. The Checkout
+    # Session's expires_at is the same moment, so Stripe cannot take a payment after it.
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    # The open Checkout Session's page, for "Complete payment" while the hold lasts.
+    checkout_url = models.TextField(blank=True)
     ptero_server_id = models.PositiveIntegerField(null=True, blank=True, unique=True)
     ptero_identifier = models.CharField(max_length=64, blank=True)
     server_address = models.CharField(max_length=255, blank=True)

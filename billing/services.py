@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -14,8 +16,10 @@ from django.utils import timezone
 from accounts.models import User
 from billing import stripe_gateway
 from billing.idempotency import idempotency_key, order_next_request_key
+from billing.mails import order_mail_schedule
 from billing.models import Order, OrderStatus, StripeRefKind
 from billing.resolution import order_for_session, stripe_ref_add
+from billing.selectors import hold_is_open, holds_of_customer
 from billing.transitions import (
     TransitionResult,
     order_note,
@@ -28,10 +32,18 @@ from catalog.services import allocation_claim
 from catalog.variables import variables_validate
 from core.alerts import alert_send
 from core.errors import NotFound, ServiceError, Unavailable
+from core.text import texts_are_valid
 
 logger = logging.getLogger(__name__)
 
-SERVER_NAME_MAX = 191
+# Our server name (the dashboard's), not the game's own: short enough to show on a phone.
+SERVER_NAME_MAX = 60
+# Stripe counts a session's expires_at (at least 30 minutes) from the moment it creates the
+# session, a little after we computed the deadline: this much is added so the request's travel
+# time can never push it under Stripe's minimum (Stripe API, checkout.sessions.create,
+# expires_at: "anywhere from 30 minutes to 24 hours after Checkout Session creation").
+EXPIRY_MARGIN_SECONDS = 60
+_STRIPE_MAX_EXPIRY = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -40,9 +52,35 @@ class CheckoutResult:
     checkout_url: str
 
 
+class HoldLimitReached(ServiceError):
+    """The customer already holds CHECKOUT_MAX_UNPAID unpaid checkouts."""
+
+    status = 409
+    code = "hold_limit"
+
+    def __init__(self, message: str, *, order: Order | None) -> None:
+        super().__init__(message)
+        self.order = order
+        self.complete_url = order.checkout_url if order is not None else ""
+        # Added to the API's error body (givrwrld/api.py).
+        self.extra = {
+            "pending_order_id": order.pk if order is not None else None,
+            "complete_url": self.complete_url,
+        }
+
+
+def _require_text(*values: Any) -> None:
+    if not texts_are_valid(list(values)):
+        raise ServiceError(
+            "The request contains text that is not valid Unicode.", code="invalid_text"
+        )
+
+
 def _checkout_inputs(
     *, plan_slug: str, region_slug: str, server_name: str, variables: dict[str, Any]
 ) -> tuple[Plan, Region, str, dict[str, str]]:
+    # Before any look-up: a lone surrogate cannot even be sent to the database.
+    _require_text(plan_slug, region_slug, server_name, variables)
     plan = plan_get_active(slug=plan_slug)
     if plan is None:
         raise NotFound(f"Unknown plan '{plan_slug}'.", code="unknown_plan")
@@ -52,6 +90,11 @@ def _checkout_inputs(
     name = (server_name or "").strip()
     if not name:
         raise ServiceError("Give your server a name.", code="invalid_server_name")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        # NUL, tabs, newlines, escape sequences: nothing a name shown on a page should hold.
+        raise ServiceError(
+            "The server name may not contain control characters.", code="invalid_server_name"
+        )
     if len(name) > SERVER_NAME_MAX:
         raise ServiceError(
             f"The server name may be at most {SERVER_NAME_MAX} characters.",
@@ -65,11 +108,21 @@ def _checkout_inputs(
     return plan, region, name, clean
 
 
+def hold_deadline() -> datetime:
+    """When a checkout started now stops holding its capacity: also its session's expires_at
+    (whole seconds, as Stripe takes it)."""
+    now = int(timezone.now().timestamp())
+    # The margin never pushes it past Stripe's maximum (24 hours after creation).
+    seconds = min(settings.CHECKOUT_EXPIRES_SECONDS + EXPIRY_MARGIN_SECONDS, _STRIPE_MAX_EXPIRY)
+    return datetime.fromtimestamp(now + seconds, tz=UTC)
+
+
 def _order_create_with_reservation(
     *, user: User, plan: Plan, region: Region, server_name: str, variables: dict[str, str]
 ) -> Order:
-    """Write the order holding a free port (invariant 3: nobody pays for a server that cannot
-    be placed)."""
+    """Write the order holding a free port and its plan's room (invariant 3: nobody pays for a
+    server that cannot be placed), unless the customer already holds CHECKOUT_MAX_UNPAID
+    unpaid checkouts: one person cannot hoard a region."""
 
     def create(allocation: Allocation) -> Order:
         return Order.objects.create(
@@ -83,9 +136,23 @@ def _order_create_with_reservation(
             currency=plan.currency,
             stripe_price_id=plan.stripe_price_id,
             allocation=allocation,
+            hold_expires_at=hold_deadline(),
         )
 
-    order = allocation_claim(region=region, plan=plan, claim=create)
+    with transaction.atomic():
+        # The customer's row lock makes "count the holds, then add one" a single step: ten
+        # rapid clicks (or ten parallel requests) cannot pass the count together.
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+        held = list(holds_of_customer(user_id=user.pk))
+        if len(held) >= settings.CHECKOUT_MAX_UNPAID:
+            payable = next((o for o in held if o.checkout_url and hold_is_open(o)), None)
+            raise HoldLimitReached(
+                f"You already have {len(held)} unpaid checkout"
+                f"{'s' if len(held) != 1 else ''} holding a server for you. Complete or "
+                "remove one (My servers, Pending payments) before starting another.",
+                order=payable,
+            )
+        order = allocation_claim(region=region, plan=plan, claim=create)
     if order is None:
         raise ServiceError(
             f"{region.name} is sold out for {plan}. Pick another region or plan.",
@@ -118,8 +185,11 @@ def checkout_session_create(
             status=502,
         ) from exc
     # The proof every later event about this checkout is checked against.
-    Order.objects.filter(pk=order.pk).update(stripe_session_id=session["id"])
+    Order.objects.filter(pk=order.pk).update(
+        stripe_session_id=session["id"], checkout_url=session.get("url") or ""
+    )
     order.stripe_session_id = session["id"]
+    order.checkout_url = session.get("url") or ""
     stripe_ref_add(
         order=order,
         kind=StripeRefKind.SESSION,
@@ -127,6 +197,39 @@ def checkout_session_create(
         source="created at checkout",
     )
     return CheckoutResult(order=order, checkout_url=session["url"])
+
+
+def checkout_abandon(*, order_id: int, user_id: int, actor: str) -> Order:
+    """The customer gives up an unpaid checkout (Stripe's cancel page, or Remove in Pending
+    payments): the session is expired at Stripe (POST /v1/checkout/sessions/{id}/expire), so
+    it can no longer be paid, and the hold is freed at once. If Stripe says the session is
+    already complete, the payment counts instead. Harmless to repeat."""
+    order = Order.objects.filter(pk=order_id, user_id=user_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    if order.status != OrderStatus.PENDING:
+        return order
+    if order.stripe_session_id:
+        try:
+            stripe_gateway.checkout_session_expire(session_id=order.stripe_session_id)
+        except stripe_gateway.StripeRefused as exc:
+            # Stripe refuses to expire a session that is not open: find out which way it went.
+            session = stripe_gateway.checkout_session_retrieve(
+                session_id=order.stripe_session_id, line_items=True
+            )
+            if session.get("status") == "complete":
+                checkout_session_fulfil(session=session, actor=actor, verified=session)
+                order.refresh_from_db()
+                return order
+            if session.get("status") == "open":
+                raise ServiceError(
+                    "Stripe did not let us close this checkout; try again in a minute.",
+                    code="expire_refused",
+                    status=502,
+                ) from exc
+    order_cancel(order_id=order.pk, actor=actor, reason="the customer cancelled the checkout")
+    order.refresh_from_db()
+    return order
 
 
 def _known_customer(*, user: User) -> str:
@@ -208,7 +311,8 @@ def _session_params(*, order: Order, plan: Plan, user: User, customer: str) -> d
         "metadata": {"order_id": order_ref},
         "success_url": f"{settings.API_URL}/orders/{order.pk}?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{settings.API_URL}/orders/{order.pk}/cancel",
-        "expires_at": int(timezone.now().timestamp()) + settings.CHECKOUT_EXPIRES_SECONDS,
+        # The hold's own deadline: the session cannot be paid after the hold ends.
+        "expires_at": int((order.hold_expires_at or hold_deadline()).timestamp()),
     }
 
 
@@ -258,6 +362,12 @@ def order_mark_paid(*, order_id: int, session: dict[str, Any], actor: str) -> bo
                     stripe_id=session["payment_intent"],
                     source=source,
                 )
+            # Queued in the webhook's transaction, sent by the worker; once per order
+            # (billing/mails.py).
+            # What Stripe charged (after any promotion code and tax), not only the list price.
+            order_mail_schedule(
+                order_id=order_id, kind="receipt", paid_cents=session.get("amount_total")
+            )
         return changed
 
 
@@ -404,8 +514,15 @@ def checkout_session_close(*, session: dict[str, Any], actor: str, reason: str) 
 def order_reconcile_pending(*, order_id: int, actor: str = "reconciler") -> str:
     """Ask Stripe about a 'pending' order whose webhook may have been missed. Returns a note."""
     order = Order.objects.get(pk=order_id)
-    if order.status != OrderStatus.PENDING or not order.stripe_session_id:
+    if order.status != OrderStatus.PENDING:
         return f"order is {order.status}"
+    if not order.stripe_session_id:
+        # The checkout stopped between writing the order and storing its session: once the
+        # hold is over no session of it can be paid (its expires_at is the hold's end).
+        if order.hold_expires_at is not None and order.hold_expires_at <= timezone.now():
+            order_cancel(order_id=order.pk, actor=actor, reason="hold ended with no session")
+            return "hold ended with no Checkout Session: order cancelled, port released"
+        return "no Checkout Session yet"
     session = stripe_gateway.checkout_session_retrieve(
         session_id=order.stripe_session_id, line_items=True
     )
@@ -507,8 +624,9 @@ def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
     """Upgrade or downgrade: checked against the node first (nothing is charged for a size
     the node cannot hold), then the Stripe subscription item changes with proration, then the
     panel build is changed by the worker (build_pending until the panel confirms)."""
-    from catalog.selectors import node_committed
+    from catalog.selectors import node_committed, node_cpu_committed
 
+    _require_text(plan_slug)
     order = _customer_order(order_id=order_id, user_id=user_id)
     new_plan = plan_get_active(slug=plan_slug)
     if new_plan is None:
@@ -518,6 +636,9 @@ def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
         raise ServiceError(
             "Only subscription plans can be changed; buy the new size instead.", code="one_off"
         )
+    refusal = plan_change_refusal(order)
+    if refusal is not None:
+        raise refusal
     if new_plan.pk == old_plan.pk:
         raise ServiceError("The server is already on this plan.", code="same_plan")
     if new_plan.game_id != old_plan.game_id or new_plan.egg_id != old_plan.egg_id:
@@ -528,10 +649,13 @@ def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
     if node is None:
         raise ServiceError("The server's node is unknown; contact support.", status=409)
     memory, disk = node_committed(node=node)
-    # Our own server is already counted in the node's committed figures: swap its size.
+    cpu = node_cpu_committed(node=node)
+    # Our own server is already counted in the node's committed figures: swap its size (the
+    # same limits as the stock: catalog.selectors.node_room).
     if (
         memory - old_plan.memory + new_plan.memory > node.memory_ceiling
         or disk - old_plan.disk + new_plan.disk > node.disk_ceiling
+        or cpu - old_plan.cpu + new_plan.cpu > node.cpu_ceiling
     ):
         raise ServiceError(
             f"The machine your server runs on has no room for the {new_plan.name} plan. "
@@ -562,6 +686,106 @@ def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
     _billing_sync(order.pk)
     order.refresh_from_db()
     return order
+
+
+# Subscription states in which a plan change is offered (Stripe's subscription.status).
+_CHANGEABLE_SUBSCRIPTION = ("active", "trialing")
+
+
+def plan_change_refusal(order: Order) -> ServiceError | None:
+    """Why the order's plan cannot be changed now (None: it can). The order page offers
+    Change plan exactly when this is None: a running server on a subscription that renews."""
+    if not order.stripe_subscription_id or not order.plan.recurring_interval:
+        return ServiceError(
+            "Only subscription plans can be changed; buy the new size instead.", code="one_off"
+        )
+    if order.status != OrderStatus.PROVISIONED:
+        return ServiceError(f"The server is {order.status}; it cannot be resized now.", status=409)
+    if order.cancel_at_period_end:
+        return ServiceError(
+            "The subscription is cancelled at the end of the period; resume it first.",
+            code="cancelled",
+            status=409,
+        )
+    if order.subscription_status and order.subscription_status not in _CHANGEABLE_SUBSCRIPTION:
+        return ServiceError(
+            f"The subscription is {order.subscription_status}; it cannot be changed now.",
+            code="not_active",
+            status=409,
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class PlanQuote:
+    plan: Plan
+    # The prorated difference Stripe's invoice preview adds to the next invoice (negative: a
+    # credit); None when Stripe could not say.
+    proration_cents: int | None
+
+    @property
+    def credit_cents(self) -> int:
+        return -self.proration_cents if self.proration_cents and self.proration_cents < 0 else 0
+
+
+def _proration_total(invoice: dict[str, Any]) -> int:
+    """The proration lines of a preview invoice. Since API 2025-03-31.basil a line says so
+    under its parent: parent.invoice_item_details.proration (the pending proration items) or
+    parent.subscription_item_details.proration (stripe/_invoice_line_item.py in the SDK);
+    older versions on the line itself."""
+    total = 0
+    for line in (invoice.get("lines") or {}).get("data") or []:
+        parent = line.get("parent") or {}
+        flags = [
+            (parent.get(kind) or {}).get("proration")
+            for kind in ("invoice_item_details", "subscription_item_details")
+        ]
+        if any(flags) or line.get("proration"):
+            total += int(line.get("amount") or 0)
+    return total
+
+
+def plan_change_quotes(*, order: Order) -> list[PlanQuote]:
+    """The plans the server can move to, each with the prorated amount from Stripe's invoice
+    preview ([] when a change is not offered). One subscription read plus one preview per
+    plan; nothing changes at Stripe."""
+    if plan_change_refusal(order) is not None:
+        return []
+    plans = list(
+        Plan.objects.filter(
+            game_id=order.plan.game_id,
+            egg_id=order.plan.egg_id,
+            active=True,
+            recurring_interval=order.plan.recurring_interval,
+        )
+        .exclude(pk=order.plan_id)
+        .exclude(stripe_price_id="")
+        .order_by("sort_order", "price_cents")
+    )
+    if not plans:
+        return []
+    assert order.stripe_subscription_id
+    try:
+        subscription = stripe_gateway.subscription_retrieve(
+            subscription_id=order.stripe_subscription_id
+        )
+    except (ServiceError, stripe_gateway.StripeRefused):
+        return [PlanQuote(plan=p, proration_cents=None) for p in plans]
+    items = (subscription.get("items") or {}).get("data") or []
+    quotes = []
+    for plan in plans:
+        cents: int | None = None
+        if items:
+            try:
+                preview = stripe_gateway.invoice_preview(
+                    subscription_id=order.stripe_subscription_id,
+                    items=[{"id": items[0]["id"], "price": plan.stripe_price_id}],
+                )
+                cents = _proration_total(preview)
+            except (ServiceError, stripe_gateway.StripeRefused):
+                cents = None
+        quotes.append(PlanQuote(plan=plan, proration_cents=cents))
+    return quotes
 
 
 def _billing_sync(order_id: int) -> None:

@@ -196,3 +196,21 @@ def webhook_endpoint_update(*, endpoint_id: str, params: dict[str, Any]) -> dict
 
 def webhook_endpoint_delete(*, endpoint_id: str) -> dict[str, Any]:
     return _call("webhook endpoint delete", client().v1.webhook_endpoints.delete, endpoint_id)
+
+
+def invoice_preview(*, subscription_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the subscription's next invoice would be with `items` changed, prorations
+    included (Stripe API, "Create a preview invoice": POST /v1/invoices/create_preview with
+    subscription and subscription_details; stripe/_invoice_service.py create_preview in the
+    SDK). Nothing is changed or charged."""
+    return _call(
+        "invoice preview",
+        client().v1.invoices.create_preview,
+        {
+            "subscription": subscription_id,
+            "subscription_details": {
+                "items": items,  # type: ignore[typeddict-item]
+                "proration_behavior": "create_prorations",
+            },
+        },
+    )

@@ -86,19 +86,24 @@ class PlanAdmin(admin.ModelAdmin):
         (
             "Price",
             {
-                "fields": ("stripe_price_id", "price_cents", "currency"),
-                "description": "Stripe charges the price id; price_cents is what the shop shows.",
+                "fields": ("stripe_price_id", "recurring_interval", "price_cents", "currency"),
+                "description": (
+                    "Stripe charges the price id; price_cents is what the shop shows. "
+                    "recurring_interval: monthly or yearly for a subscription (the Stripe "
+                    "price must recur at that interval), one-off payment otherwise."
+                ),
             },
         ),
         (
             "Egg and variables",
             {
-                "fields": ("egg", "environment", "customer_variables"),
+                "fields": ("egg", "environment", "customer_variables", "variable_bounds"),
                 "description": (
                     'environment: fixed values, e.g. {"RCON_PASS": "{random}"}. '
                     'customer_variables: env names the customer picks, e.g. ["MINECRAFT_VERSION"]; '
                     "only variables the egg marks user-editable, checked with the egg's rules "
-                    "before payment."
+                    "before payment. variable_bounds: tighter min/max for numeric ones, e.g. "
+                    '{"MAX_PLAYERS": {"min": 1, "max": 20}} for a 20-slot plan.'
                 ),
             },
         ),

@@ -1,5 +1,8 @@
 """The demo catalogue `make run` sells: three games on three different eggs, two regions.
 
+Every game has at least two monthly plans on the same egg, so a customer can try *Change plan*
+(upgrade and downgrade, with Stripe's prorated preview); Minecraft 2 GB is the one-off example.
+
 Egg and location ids are those of the panel sandbox's bundled seed
 (sandbox/panel/seed/demo.json); price ids are seeded into the Stripe sandbox with the same
 amounts, so the storefront and the checkout page agree.
@@ -68,6 +71,40 @@ PLANS: list[dict[str, Any]] = [
         "customer_variables": ["MINECRAFT_VERSION"],
     },
     {
+        "game": "minecraft",
+        "slug": "minecraft-8gb",
+        "recurring_interval": "month",
+        "name": "8 GB",
+        "egg": 3,
+        "stripe_price_id": "price_demo_minecraft_8gb",
+        "price_cents": 2800,
+        "memory": 8192,
+        "disk": 40960,
+        "cpu": 400,
+        "backups": 4,
+        "databases": 2,
+        "port_range": "25565-25599",
+        "customer_variables": ["MINECRAFT_VERSION"],
+    },
+    {
+        "game": "rust",
+        "slug": "rust-4gb",
+        "recurring_interval": "month",
+        "name": "4 GB",
+        "egg": 14,
+        "stripe_price_id": "price_demo_rust_4gb",
+        "price_cents": 1400,
+        "memory": 4096,
+        "disk": 20480,
+        "cpu": 200,
+        "backups": 1,
+        "environment": {"RCON_PASS": "{random}"},
+        "port_range": "28015-28099",
+        "customer_variables": ["HOSTNAME", "MAX_PLAYERS", "FRAMEWORK"],
+        # The plan bounds the egg's own rule further: players up to the plan's size.
+        "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 50}},
+    },
+    {
         "game": "rust",
         "slug": "rust-8gb",
         "recurring_interval": "month",
@@ -82,7 +119,9 @@ PLANS: list[dict[str, Any]] = [
         # The egg requires an RCON password and ships no default: one is generated per server.
         "environment": {"RCON_PASS": "{random}"},
         "port_range": "28015-28099",
-        "customer_variables": ["HOSTNAME", "MAX_PLAYERS"],
+        "customer_variables": ["HOSTNAME", "MAX_PLAYERS", "FRAMEWORK"],
+        # The plan bounds the egg's own rule further: players up to the plan's size.
+        "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 100}},
     },
     {
         "game": "garrys-mod",
@@ -98,6 +137,25 @@ PLANS: list[dict[str, Any]] = [
         "backups": 1,
         "port_range": "27015-27099",
         "customer_variables": ["GAMEMODE", "MAX_PLAYERS"],
+        # The plan bounds the egg's own rule further: players up to the plan's size.
+        "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 32}},
+    },
+    {
+        "game": "garrys-mod",
+        "slug": "garrys-mod-6gb",
+        "recurring_interval": "month",
+        "name": "6 GB",
+        "egg": 9,
+        "stripe_price_id": "price_demo_garrys_mod_6gb",
+        "price_cents": 1900,
+        "memory": 6144,
+        "disk": 30720,
+        "cpu": 300,
+        "backups": 2,
+        "port_range": "27015-27099",
+        "customer_variables": ["GAMEMODE", "MAX_PLAYERS"],
+        # The plan bounds the egg's own rule further: players up to the plan's size.
+        "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 64}},
     },
 ]
 

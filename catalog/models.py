@@ -101,6 +101,13 @@ class Plan(TimeStampedModel):
     environment = models.JSONField(default=dict, blank=True)
     # Egg variables the customer may choose at checkout (env names, e.g. MINECRAFT_VERSION).
     customer_variables = models.JSONField(default=list, blank=True)
+    # Tighter bounds for numeric egg variables on this plan (env name -> {"min": n, "max": n}),
+    # inside the egg's own rules: e.g. {"MAX_PLAYERS": {"max": 20}} for a 20-slot plan.
+    variable_bounds = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='e.g. {"MAX_PLAYERS": {"min": 1, "max": 20}}: numeric egg variables only',
+    )
     # Ports this game's servers take, e.g. "25565-25599" or "27015,27016"; blank = any port.
     port_range = models.CharField(max_length=191, blank=True)
     active = models.BooleanField(default=True)
@@ -115,9 +122,58 @@ class Plan(TimeStampedModel):
 
     def clean(self) -> None:
         super().clean()
+        errors: dict[str, list[str]] = {}
         problems = self.customer_variable_problems()
         if problems:
-            raise ValidationError({"customer_variables": problems})
+            errors["customer_variables"] = problems
+        bound_problems = self.variable_bound_problems()
+        if bound_problems:
+            errors["variable_bounds"] = bound_problems
+        if errors:
+            raise ValidationError(errors)
+
+    def variable_bound_problems(self) -> list[str]:
+        """Why `variable_bounds` is unusable ([] if fine): each key a numeric variable of the
+        egg, each bound a number, min <= max, and inside the egg's own rule bounds."""
+        from catalog.variables import number_text, numeric_rule_bounds
+
+        bounds = self.variable_bounds
+        if not isinstance(bounds, dict):
+            return ['Map env names to bounds, e.g. {"MAX_PLAYERS": {"max": 20}}.']
+        egg = Egg.objects.filter(ptero_egg_id=self.egg_id).first() if self.egg_id else None
+        problems = []
+        for name, spec in bounds.items():
+            if not isinstance(spec, dict) or not spec or set(spec) - {"min", "max"}:
+                problems.append(f'{name}: give {{"min": n}}, {{"max": n}} or both.')
+                continue
+            values = list(spec.values())
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+                problems.append(f"{name}: bounds must be numbers.")
+                continue
+            low, high = spec.get("min"), spec.get("max")
+            if low is not None and high is not None and low > high:
+                problems.append(f"{name}: min {low} is greater than max {high}.")
+            if egg is None:
+                continue
+            var = egg.variable(name)
+            if var is None:
+                problems.append(
+                    f"{name}: egg {egg.ptero_egg_id} ({egg.name}) has no such variable."
+                )
+                continue
+            rule = numeric_rule_bounds(str(var.get("rules") or ""))
+            if rule is None:
+                problems.append(f"{name}: the egg's rules do not make it a number.")
+                continue
+            if rule.min is not None and low is not None and low < rule.min:
+                problems.append(
+                    f"{name}: min {low} is below the egg's minimum {number_text(rule.min)}."
+                )
+            if rule.max is not None and high is not None and high > rule.max:
+                problems.append(
+                    f"{name}: max {high} is above the egg's maximum {number_text(rule.max)}."
+                )
+        return problems
 
     def customer_variable_problems(self) -> list[str]:
         """Why some of `customer_variables` cannot be offered to customers ([] if all can):
@@ -188,6 +244,14 @@ class Node(TimeStampedModel):
     memory_overallocate = models.IntegerField(default=0)
     disk = models.PositiveIntegerField(default=0)
     disk_overallocate = models.IntegerField(default=0)
+    # The panel has no CPU limit per node; the operator may set one here (percent of one core
+    # times cores, e.g. 800 for 8 cores; 0 = not checked). Counted against our orders' plans.
+    cpu = models.PositiveIntegerField(
+        default=0, help_text="percent of one core x cores (800 = 8 cores); 0 = not checked"
+    )
+    cpu_overallocate = models.IntegerField(
+        default=0, help_text="percent over cpu allowed; -1 = not checked"
+    )
     # Sums of the limits of every server on the node, from the panel at `synced_at`.
     allocated_memory = models.PositiveIntegerField(default=0)
     allocated_disk = models.PositiveIntegerField(default=0)
@@ -201,7 +265,16 @@ class Node(TimeStampedModel):
 
     @staticmethod
     def _ceiling(size: int, overallocate: int) -> float:
-        # The panel's own formula (FindViableNodesService): -1 is not special, it means 99 %.
+        """The most that may be committed: size x (1 + overallocate/100), the formula of
+        pterodactyl/panel v1.11.8 app/Models/Node.php isViable and
+        app/Services/Deployment/FindViableNodesService.php. An overallocation of -1 means
+        "do not check" as the panel's node form defines it
+        (resources/views/admin/nodes/new.blade.php: "To disable checking for overallocation
+        enter -1"); the panel's formula would read it as 99 %, but the panel never checks the
+        nodes we place on (we create servers on a chosen allocation, not by deployment), so
+        the operator's stated meaning is the one we keep."""
+        if overallocate == -1:
+            return float("inf")
         return size * (1 + overallocate / 100)
 
     @property
@@ -211,6 +284,12 @@ class Node(TimeStampedModel):
     @property
     def disk_ceiling(self) -> float:
         return self._ceiling(self.disk, self.disk_overallocate)
+
+    @property
+    def cpu_ceiling(self) -> float:
+        if self.cpu == 0:
+            return float("inf")
+        return self._ceiling(self.cpu, self.cpu_overallocate)
 
 
 class RegionNodeMap(models.Model):

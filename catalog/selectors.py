@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 
 from catalog.models import Allocation, Game, Node, Plan, Region
@@ -9,6 +11,9 @@ from catalog.models import Allocation, Game, Node, Plan, Region
 # Orders that hold capacity on a node but that the panel's counters (as of the last sync) may
 # not include yet: everything not yet on the panel, and what was created since the sync.
 _HOLDING_STATUSES = ("pending", "paid", "provisioning", "error")
+# Orders whose server (or hold) takes CPU on its node: every one holding an allocation and not
+# ended.
+_CPU_STATUSES = (*_HOLDING_STATUSES, "provisioned", "suspended")
 
 
 def plan_get_active(*, slug: str) -> Plan | None:
@@ -45,11 +50,97 @@ def node_committed(*, node: Node) -> tuple[int, int]:
     return node.allocated_memory + memory, node.allocated_disk + disk
 
 
-def node_fits(*, node: Node, plan: Plan) -> bool:
-    """The panel's deploy rule: committed + plan <= size x (1 + overallocate/100), memory and disk.
-    Unlimited (0) plans add nothing, as in the panel."""
+def node_cpu_committed(*, node: Node) -> int:
+    """CPU (percent of a core) our orders commit on a node: the panel keeps no CPU total per
+    node, so only the servers we sell (and hold) there count (docs/storefront.md, "Stock")."""
+    rows = Allocation.objects.filter(node=node, order__status__in=_CPU_STATUSES)
+    return sum(rows.values_list("order__plan__cpu", flat=True))
+
+
+def _fit_count(*, size: int, overallocate: int, committed: int, need: int) -> int | None:
+    """How many more of `need` fit under size x (1 + overallocate/100) with `committed` used
+    (the panel's rule, pterodactyl/panel v1.11.8 app/Models/Node.php isViable), in integers so
+    1126.4 MiB of ceiling never rounds into one server too many. None: not a limit (the plan
+    asks 0 = unlimited, which the panel adds as nothing, or the node does not check: -1)."""
+    if need <= 0 or overallocate == -1:
+        return None
+    room_x100 = size * (100 + overallocate) - committed * 100
+    return max(0, room_x100 // (need * 100))
+
+
+@dataclass(frozen=True)
+class NodeRoom:
+    """How many servers of one plan a node can still take, by each limit (None = no limit)."""
+
+    node: Node
+    memory: int | None
+    disk: int | None
+    cpu: int | None
+    ports: int
+
+    @property
+    def resources(self) -> int:
+        """Servers that fit by memory, disk and CPU (ports aside)."""
+        limits = [n for n in (self.memory, self.disk, self.cpu) if n is not None]
+        return min(limits) if limits else _UNLIMITED
+
+    @property
+    def count(self) -> int:
+        return min(self.resources, self.ports)
+
+    @property
+    def limited_by(self) -> str:
+        """The limit that runs out first ("" while there is room)."""
+        if self.count > 0:
+            return ""
+        for name in ("memory", "disk", "cpu"):
+            if getattr(self, name) == 0:
+                return name
+        return "ports"
+
+
+# A node with no resource limit at all is bounded by its ports only.
+_UNLIMITED = 1 << 62
+
+
+def node_resource_room(*, node: Node, plan: Plan) -> NodeRoom:
+    """Room by memory, disk and CPU (ports not counted: ports=0)."""
     memory, disk = node_committed(node=node)
-    return memory + plan.memory <= node.memory_ceiling and disk + plan.disk <= node.disk_ceiling
+    cpu = node_cpu_committed(node=node) if node.cpu and plan.cpu else 0
+    return NodeRoom(
+        node=node,
+        memory=_fit_count(
+            size=node.memory,
+            overallocate=node.memory_overallocate,
+            committed=memory,
+            need=plan.memory,
+        ),
+        disk=_fit_count(
+            size=node.disk, overallocate=node.disk_overallocate, committed=disk, need=plan.disk
+        ),
+        cpu=(
+            _fit_count(
+                size=node.cpu, overallocate=node.cpu_overallocate, committed=cpu, need=plan.cpu
+            )
+            if node.cpu
+            else None
+        ),
+        ports=0,
+    )
+
+
+def node_room(*, node: Node, plan: Plan) -> NodeRoom:
+    """How many servers of `plan` the node can still place: memory, disk and CPU under the
+    node's overallocation, and free ports in the plan's range. Live holds (unpaid checkouts)
+    are counted: they hold a port and their plan's size."""
+    room = node_resource_room(node=node, plan=plan)
+    ports = free_allocations(node=node, plan=plan).count() if room.resources > 0 else 0
+    return NodeRoom(node=node, memory=room.memory, disk=room.disk, cpu=room.cpu, ports=ports)
+
+
+def node_fits(*, node: Node, plan: Plan) -> bool:
+    """One more server of the plan fits by memory, disk and CPU (ports aside)."""
+    return node_resource_room(node=node, plan=plan).resources > 0
 
 
 def free_allocations(*, node: Node, plan: Plan | None = None) -> QuerySet[Allocation]:
@@ -68,11 +159,13 @@ def region_nodes(*, region: Region) -> QuerySet[Node]:
     return region.nodes.filter(maintenance_mode=False).order_by("ptero_node_id")
 
 
+def region_rooms(*, region: Region, plan: Plan) -> list[NodeRoom]:
+    return [node_room(node=node, plan=plan) for node in region_nodes(region=region)]
+
+
 def region_stock(*, region: Region, plan: Plan) -> int:
-    """How many more servers of this plan the region can place right now (ports that are free
-    on nodes with room for the plan). 0 = sold out."""
-    return sum(
-        free_allocations(node=node, plan=plan).count()
-        for node in region_nodes(region=region)
-        if node_fits(node=node, plan=plan)
-    )
+    """How many more servers of this plan the region can place right now: the one stock
+    figure the shop shows, checkout enforces (catalog.services.allocation_claim places on
+    the same rooms) and `doctor` reports. 0 = sold out. Each checkout takes exactly one from
+    one node's room, so the figure is the number of checkouts that can still succeed."""
+    return sum(room.count for room in region_rooms(region=region, plan=plan))

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from django.db import IntegrityError, transaction
 
-from catalog.models import Allocation, Plan, Region
+from catalog.models import Allocation, Node, Plan, Region
 from catalog.selectors import free_allocations, node_fits, region_nodes
 
 T = TypeVar("T")
@@ -24,20 +24,26 @@ def allocation_claim(*, region: Region, plan: Plan, claim: Callable[[Allocation]
     so the next is tried. Returns what `claim` returned, or None when the region cannot place
     the plan (no node with room, or no free port).
 
-    No row locks on the allocations: InnoDB locks every row a sorted FOR UPDATE scan reads,
-    and SKIP LOCKED joined to orders skips ports held by other checkouts' uncommitted rows;
-    either made concurrent checkouts look sold out."""
+    The node's row is locked while its room is checked and the port claimed: checkouts
+    placing on one node go one at a time, so two customers never both take its last room
+    (the stock the shop shows is exactly what can be sold). No row locks on the allocations:
+    InnoDB locks every row a sorted FOR UPDATE scan reads, and SKIP LOCKED joined to orders
+    skips ports held by other checkouts' uncommitted rows; either made concurrent checkouts
+    look sold out. Nodes are locked in one order (region_nodes'), so two checkouts cannot
+    deadlock."""
     for node in region_nodes(region=region):
-        if not node_fits(node=node, plan=plan):
-            continue
-        for allocation in free_allocations(node=node, plan=plan).order_by("port", "pk")[
-            :_CANDIDATES
-        ]:
-            try:
-                with transaction.atomic():
-                    return claim(allocation)
-            except IntegrityError:
+        with transaction.atomic():
+            Node.objects.select_for_update().filter(pk=node.pk).values_list("pk").first()
+            if not node_fits(node=node, plan=plan):
                 continue
+            for allocation in free_allocations(node=node, plan=plan).order_by("port", "pk")[
+                :_CANDIDATES
+            ]:
+                try:
+                    with transaction.atomic():
+                        return claim(allocation)
+                except IntegrityError:
+                    continue
     return None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -130,6 +131,93 @@ def rule_errors(value: str | None, rules: str, label: str) -> list[str]:
     return errors
 
 
+@dataclass(frozen=True)
+class NumericBounds:
+    min: float | None
+    max: float | None
+
+
+def numeric_rule_bounds(rules: str) -> NumericBounds | None:
+    """The numeric range a rule string allows, or None when the rules do not make the value a
+    number (no `integer`/`numeric`: then min/max count characters, Laravel's size rules).
+    `between:a,b`, `min:a`, `max:b`, `size:n`; `digits:n` and `digits_between:a,b` bound the
+    number of digits, so of the value too (digits:3 = 100..999; a leading 0 counts as a digit
+    for Laravel, so the low end is 0 for one digit)."""
+    parsed = _split_rules(rules)
+    names = {name for name, _ in parsed}
+    digits = names & {"digits", "digits_between"}
+    if not (names & {"integer", "numeric"} or digits):
+        return None
+    low: float | None = None
+    high: float | None = None
+
+    def tighten(lo: float | None, hi: float | None) -> None:
+        nonlocal low, high
+        if lo is not None:
+            low = lo if low is None else max(low, lo)
+        if hi is not None:
+            high = hi if high is None else min(high, hi)
+
+    for name, arg in parsed:
+        try:
+            numbers = [float(x) for x in arg.split(",")] if arg else []
+        except ValueError:
+            continue
+        if name == "between" and len(numbers) == 2:
+            tighten(numbers[0], numbers[1])
+        elif name == "min" and numbers:
+            tighten(numbers[0], None)
+        elif name == "max" and numbers:
+            tighten(None, numbers[0])
+        elif name == "size" and numbers:
+            tighten(numbers[0], numbers[0])
+        elif name in {"digits", "digits_between"} and numbers:
+            few, many = int(numbers[0]), int(numbers[-1])
+            tighten(0 if few <= 1 else 10 ** (few - 1), 10**many - 1)
+    return NumericBounds(low, high)
+
+
+def variable_bounds_for(*, plan: Plan, env_name: str) -> NumericBounds | None:
+    """The egg's numeric range for a variable, narrowed by the plan's `variable_bounds`."""
+    spec = plan.egg.variable(env_name)
+    if spec is None:
+        return None
+    rule = numeric_rule_bounds(str(spec.get("rules") or ""))
+    if rule is None:
+        return None
+    extra = (
+        (plan.variable_bounds or {}).get(env_name)
+        if isinstance(plan.variable_bounds, dict)
+        else None
+    )
+    low, high = rule.min, rule.max
+    if isinstance(extra, dict):
+        if isinstance(extra.get("min"), int | float):
+            low = extra["min"] if low is None else max(low, extra["min"])
+        if isinstance(extra.get("max"), int | float):
+            high = extra["max"] if high is None else min(high, extra["max"])
+    return NumericBounds(low, high)
+
+
+def number_text(value: float) -> str:
+    """A bound as a person (and an <input type=number>) writes it: 20, not 20.0 or 2e+01."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def plan_bound_errors(*, plan: Plan, env_name: str, value: str, label: str) -> list[str]:
+    """The plan's own bounds (those tighter than the egg's); the egg's are rule_errors'."""
+    extra = plan.variable_bounds.get(env_name) if isinstance(plan.variable_bounds, dict) else None
+    if not isinstance(extra, dict) or not value or not _is_numeric(value):
+        return []
+    number = float(value)
+    low, high = extra.get("min"), extra.get("max")
+    if isinstance(low, int | float) and number < low:
+        return [f"The {label} must be at least {number_text(low)} on this plan."]
+    if isinstance(high, int | float) and number > high:
+        return [f"The {label} may not be greater than {number_text(high)} on this plan."]
+    return []
+
+
 def variables_validate(*, plan: Plan, values: dict[str, Any]) -> dict[str, str]:
     """Check the customer's choices: only variables the plan offers, each valid under the
     egg's rules. Returns the values as strings (the panel stores text)."""
@@ -148,7 +236,10 @@ def variables_validate(*, plan: Plan, values: dict[str, Any]) -> dict[str, str]:
         if spec is None:
             raise VariableError(f"The game has no setting {env_name}.", code="unknown_variable")
         value = "" if raw is None else str(raw).strip()
-        problems += rule_errors(value, spec.get("rules", ""), f"{spec['name']} variable")
+        label = f"{spec['name']} variable"
+        problems += rule_errors(value, spec.get("rules", ""), label) or plan_bound_errors(
+            plan=plan, env_name=env_name, value=value, label=label
+        )
         clean[env_name] = value
     if problems:
         raise VariableError(" ".join(problems))

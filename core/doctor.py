@@ -15,6 +15,8 @@ from django.conf import settings
 class Check:
     name: str
     problems: list[str] = field(default_factory=list)
+    # Figures shown under the check's line (e.g. the stock per plan and region).
+    details: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -89,6 +91,36 @@ def _check_regions() -> list[Check]:
     return [mapped, ports]
 
 
+def _check_stock() -> Check:
+    """The stock the shop shows (catalog.selectors.region_rooms, the one stock figure), per
+    plan and region, and the plans that cannot be placed anywhere, with what runs out."""
+    from catalog.models import Plan, Region
+    from catalog.selectors import region_rooms
+
+    check = Check("Every active plan can be placed in some region")
+    regions = list(Region.objects.filter(active=True).order_by("sort_order", "slug"))
+    for plan in Plan.objects.filter(active=True, game__active=True).select_related("game"):
+        reasons = []
+        total = 0
+        for region in regions:
+            rooms = region_rooms(region=region, plan=plan)
+            count = sum(room.count for room in rooms)
+            total += count
+            why = ", ".join(f"node '{r.node.name}' {r.limited_by}" for r in rooms) or "no node"
+            check.details.append(
+                f"{plan.slug} in {region.slug}: "
+                + (f"{count} available" if count else f"sold out ({why})")
+            )
+            reasons.append(f"{region.slug}: {why}")
+        if regions and total == 0:
+            check.problems.append(
+                f"plan '{plan.slug}' cannot be placed in any region ({'; '.join(reasons)}): "
+                "add nodes or allocations in the panel, raise the nodes' overallocation, then "
+                "`manage.py panel_sync`"
+            )
+    return check
+
+
 def _check_panel() -> Check:
     from panel.client import PanelClient
     from panel.errors import PanelError
@@ -144,6 +176,7 @@ def doctor_run() -> list[Check]:
     return [
         *_check_plans(),
         *_check_regions(),
+        _check_stock(),
         _check_panel(),
         _check_stripe(),
         _check_stripe_webhook(),

@@ -20,9 +20,9 @@ api.add_router("/", storefront_router)
 
 @api.exception_handler(ServiceError)
 def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
-    return api.create_response(
-        request, {"detail": exc.message, "code": exc.code}, status=exc.status
-    )
+    # `extra`: what a refusal adds for the client, e.g. the pending checkout to complete.
+    body = {"detail": exc.message, "code": exc.code, **getattr(exc, "extra", {})}
+    return api.create_response(request, body, status=exc.status)
 
 
 @api.exception_handler(AuthenticationError)

@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "givrwrld.pages.site",
             ],
         },
     },
@@ -116,7 +117,11 @@ ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[GIVRwrld] "
+# The shop's name in every page title, header and mail (allauth's mails included: its adapter
+# would otherwise call the site by the request's host, "Hello from 127.0.0.1:3001!").
+SITE_NAME = env_str("SITE_NAME", "GIVRwrld").strip() or "GIVRwrld"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 # The game panel's e-mail rule on top of allauth's own checks (accounts/panel_email.py).
 ACCOUNT_FORMS = {
@@ -158,8 +163,17 @@ STRIPE_TIMEOUT_SECONDS = env_float("STRIPE_TIMEOUT_SECONDS", 20.0)
 STRIPE_ALLOW_PROMOTION_CODES = env_bool("STRIPE_ALLOW_PROMOTION_CODES", False)
 STRIPE_AUTOMATIC_TAX = env_bool("STRIPE_AUTOMATIC_TAX", False)
 STRIPE_RECEIPT_EMAILS = env_bool("STRIPE_RECEIPT_EMAILS", True)
-# How long a Checkout Session (and the port reserved for it) lives: Stripe allows 30 min-24 h.
-CHECKOUT_EXPIRES_SECONDS = env_int("CHECKOUT_EXPIRES_SECONDS", 3600)
+# How long a checkout holds its capacity; the Checkout Session expires at the same moment
+# (Stripe allows expires_at 30 min-24 h after the session is created; docs/storefront.md,
+# "Holds"). Short, so an abandoned checkout gives its room back soon.
+CHECKOUT_EXPIRES_SECONDS = env_int("CHECKOUT_EXPIRES_SECONDS", 1800)
+if not 1800 <= CHECKOUT_EXPIRES_SECONDS <= 86400:
+    raise ImproperlyConfigured("CHECKOUT_EXPIRES_SECONDS must be between 1800 and 86400")
+# Unpaid checkouts (holds) one customer may have open at once; the next one is refused with a
+# link to complete the pending payment.
+CHECKOUT_MAX_UNPAID = env_int("CHECKOUT_MAX_UNPAID", 2)
+if CHECKOUT_MAX_UNPAID < 1:
+    raise ImproperlyConfigured("CHECKOUT_MAX_UNPAID must be 1 or more")
 
 # Panel servers and users carry external ids derived from our ids; the prefix keeps two
 # installations that share one panel from claiming each other's servers.
@@ -192,10 +206,18 @@ REFUND_ACTION = env_str("REFUND_ACTION", "terminate")
 # What a lost dispute does: terminate or suspend (an open dispute always suspends).
 DISPUTE_LOST_ACTION = env_str("DISPUTE_LOST_ACTION", "terminate")
 
-# The reconciler (run by the worker's periodic tick, or `manage.py reconcile`).
-WORKER_TICK_SECONDS = env_int("WORKER_TICK_SECONDS", 15)
-RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 60)
-PANEL_SYNC_INTERVAL_SECONDS = env_int("PANEL_SYNC_INTERVAL_SECONDS", 600)
+# Periodic duties, each run by one worker per interval under a lease (core/duties.py,
+# docs/RELIABILITY.md). A dead holder's duty is taken over within max(interval, lease) + poll.
+HEARTBEAT_INTERVAL_SECONDS = env_float(
+    "HEARTBEAT_INTERVAL_SECONDS", env_float("WORKER_TICK_SECONDS", 15.0)
+)
+RECONCILE_INTERVAL_SECONDS = env_float("RECONCILE_INTERVAL_SECONDS", 60.0)
+BILLING_SCAN_INTERVAL_SECONDS = env_float("BILLING_SCAN_INTERVAL_SECONDS", 60.0)
+PANEL_SYNC_INTERVAL_SECONDS = env_float("PANEL_SYNC_INTERVAL_SECONDS", 600.0)
+# A duty's lease; its holder renews it every third of this while the duty runs.
+DUTY_LEASE_SECONDS = env_float("DUTY_LEASE_SECONDS", 60.0)
+# How often each worker's scheduler looks for a due duty (a read; it writes only to take one).
+DUTY_POLL_SECONDS = env_float("DUTY_POLL_SECONDS", 2.0)
 # A 'paid' order with no progress this long is queued again.
 RECONCILE_PAID_AFTER_SECONDS = env_int("RECONCILE_PAID_AFTER_SECONDS", 60)
 # A 'pending' order older than this is checked against Stripe (a webhook may have been missed).
@@ -220,6 +242,9 @@ READY_PANEL_CACHE_SECONDS = env_float("READY_PANEL_CACHE_SECONDS", 30.0)
 READY_PANEL_TIMEOUT_SECONDS = env_float("READY_PANEL_TIMEOUT_SECONDS", 5.0)
 READY_TASK_MAX_AGE_SECONDS = env_int("READY_TASK_MAX_AGE_SECONDS", 300)
 READY_PAID_MAX_AGE_MINUTES = env_int("READY_PAID_MAX_AGE_MINUTES", 15)
+# An order in 'provisioning' whose lease ran out longer ago than this (the reconciler should
+# have resumed it) fails /readyz; so does a duty not started for twice its interval.
+READY_PROVISIONING_GRACE_SECONDS = env_float("READY_PROVISIONING_GRACE_SECONDS", 120.0)
 # Benchmarks only (bench/webhook_ingest.py): a twin of the webhook that only verifies the
 # signature, to measure the floor the real webhook is compared with.
 BENCH_FLOOR_VIEW = env_bool("BENCH_FLOOR_VIEW", False)
@@ -328,7 +353,19 @@ ACCOUNT_RATE_LIMITS = {
     "login": env_str("RATE_LIMIT_LOGIN", "30/m/ip"),
     "signup": env_str("RATE_LIMIT_SIGNUP", "20/m/ip"),
     "reset_password": env_str("RATE_LIMIT_RESET_PASSWORD", "20/m/ip,5/m/key"),
+    # Checkout creation (ours, counted by allauth's limiter in the same cache): per signed-in
+    # customer and per client address.
+    "checkout": env_str("RATE_LIMIT_CHECKOUT", "10/m/user,30/m/ip"),
 }
+# Verification mails (sign-up, unverified log-in, *Send the link again*): one per address per
+# 3 minutes (allauth's default) and a ceiling per client address.
+ACCOUNT_RATE_LIMITS["confirm_email"] = env_str("RATE_LIMIT_CONFIRM_EMAIL", "1/3m/key,20/h/ip")
+
+# Branded 404/403/500 pages for the customer pages, with DEBUG on too (the demo); the admin,
+# the API and static files keep Django's own answers. Innermost, so the CSP header and the
+# other middleware apply to the branded page (givrwrld/pages.py).
+MIDDLEWARE.append("givrwrld.pages.BrandedErrorPagesMiddleware")
+CSRF_FAILURE_VIEW = "givrwrld.pages.csrf_failure"
 
 # A quiet log: no per-tick lines when the tick did nothing (givrwrld/logquiet.py), no line per
 # Stripe API call (the SDK logs each request at INFO; failures are logged by billing).

@@ -31,6 +31,11 @@ urlpatterns = [
     path("", include("storefront.urls")),
 ]
 
+# Branded error pages (givrwrld/pages.py; with DEBUG on its middleware brands customer pages).
+handler403 = "givrwrld.pages.permission_denied"
+handler404 = "givrwrld.pages.page_not_found"
+handler500 = "givrwrld.pages.server_error"
+
 if settings.BENCH_FLOOR_VIEW:
     # bench/webhook_ingest.py only: verifies the signature and answers 200 (the floor).
     urlpatterns.append(path("bench/webhook-floor", stripe_webhook_floor))

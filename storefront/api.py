@@ -11,10 +11,11 @@ from core.errors import NotFound
 from storefront.selectors import (
     customer_id,
     order_for_customer,
-    orders_for_customer,
     panel_base_url,
     panel_link,
+    servers_for_customer,
 )
+from storefront.words import status_word
 
 router = Router(tags=["servers"])
 
@@ -22,6 +23,8 @@ router = Router(tags=["servers"])
 class ServerOut(Schema):
     order_id: int
     status: str
+    # The word the pages show for `status` (storefront/words.py), e.g. "Ready".
+    status_label: str
     server_name: str
     game: str
     plan: str
@@ -36,6 +39,7 @@ def _out(order: Order, panel_base: str) -> ServerOut:
     return ServerOut(
         order_id=order.pk,
         status=order.status,
+        status_label=status_word(order.status),
         server_name=order.server_name,
         game=order.plan.game.name,
         plan=order.plan.name,
@@ -55,7 +59,8 @@ def _out(order: Order, panel_base: str) -> ServerOut:
 @router.get("/servers", auth=django_auth, response=list[ServerOut])
 def servers(request: HttpRequest) -> list[ServerOut]:
     base = panel_base_url()  # one secrets read for the whole list
-    return [_out(o, base) for o in orders_for_customer(user_id=customer_id(request))]
+    # Servers only: unpaid checkouts are GET /api/checkouts.
+    return [_out(o, base) for o in servers_for_customer(user_id=customer_id(request))]
 
 
 @router.get("/servers/{order_id}", auth=django_auth, response={200: ServerOut, 404: dict})

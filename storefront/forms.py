@@ -4,11 +4,19 @@ panel's wording) as `catalog.variables.variables_validate` before any payment.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from billing.services import SERVER_NAME_MAX
 from catalog.models import Plan
-from catalog.variables import rule_errors
+from catalog.variables import (
+    number_text,
+    numeric_rule_bounds,
+    plan_bound_errors,
+    rule_errors,
+    variable_bounds_for,
+)
 from storefront.selectors import RegionOffer
 
 
@@ -17,6 +25,8 @@ class VariableInput:
     env: str
     label: str
     description: str
+    # The egg's own name for it: error messages say it as variables_validate does.
+    egg_label: str
     rules: str
     value: str
     kind: str = "text"  # text | number | select
@@ -47,14 +57,28 @@ def _number(text: str) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def variable_input(*, spec: dict, value: str | None) -> VariableInput:
+# Egg variables that name the server inside the game (what players see in the game's server
+# list), told apart from our own server name, which only the dashboard shows.
+_GAME_NAME_VARIABLES = re.compile(r"^(HOSTNAME|SERVER_NAME|SESSION_NAME|SERVERNAME)$")
+SERVER_NAME_LABEL = "Server name (shown in your dashboard)"
+
+
+def variable_label(spec: dict) -> str:
+    label = str(spec.get("name") or spec["env_variable"])
+    if _GAME_NAME_VARIABLES.match(str(spec.get("env_variable") or "")):
+        return f"Name in the server browser (the game's “{label}”)"
+    return label
+
+
+def variable_input(*, spec: dict, value: str | None, plan: Plan | None = None) -> VariableInput:
     rules = str(spec.get("rules") or "")
     tokens = _rule_tokens(rules)
     names = {n for n, _ in tokens}
     default = "" if spec.get("default_value") is None else str(spec["default_value"])
     item = VariableInput(
         env=spec["env_variable"],
-        label=spec.get("name") or spec["env_variable"],
+        label=variable_label(spec),
+        egg_label=str(spec.get("name") or spec["env_variable"]),
         description=spec.get("description") or "",
         rules=rules,
         value=default if value is None else value,
@@ -65,16 +89,20 @@ def variable_input(*, spec: dict, value: str | None) -> VariableInput:
         if name == "in":
             item.kind = "select"
             item.choices = arg.split(",")
-        elif numeric and name == "between":
-            item.min, item.max = (_number(x) for x in arg.split(",", 1))
-        elif numeric and name == "min":
-            item.min = _number(arg)
-        elif numeric and name == "max":
-            item.max = _number(arg)
         elif not numeric and name in {"max", "size"} and arg.isdigit():
             item.maxlength = int(arg)
-    if numeric and item.kind != "select":
-        item.kind = "number"
+    # min/max: the egg's rules (between, min, max, digits...) narrowed by the plan's bounds,
+    # the same figures variables_validate enforces.
+    bounds = (
+        variable_bounds_for(plan=plan, env_name=item.env)
+        if plan is not None
+        else numeric_rule_bounds(rules)
+    )
+    if bounds is not None:
+        item.min = None if bounds.min is None else number_text(bounds.min)
+        item.max = None if bounds.max is None else number_text(bounds.max)
+        if item.kind != "select":
+            item.kind = "number"
     return item
 
 
@@ -85,7 +113,7 @@ def variable_inputs(*, plan: Plan, data: Mapping[str, str] | None = None) -> lis
         if spec is None:
             continue
         value = None if data is None else str(data.get(f"var_{env}", "")).strip()
-        inputs.append(variable_input(spec=spec, value=value))
+        inputs.append(variable_input(spec=spec, value=value, plan=plan))
     return inputs
 
 
@@ -125,15 +153,20 @@ class CheckoutForm:
     def check(self) -> None:
         if not self.server_name:
             self.add_error("server_name", "Give your server a name.")
-        elif len(self.server_name) > 191:
-            self.add_error("server_name", "The server name may be at most 191 characters.")
+        elif len(self.server_name) > SERVER_NAME_MAX:
+            self.add_error(
+                "server_name", f"The server name may be at most {SERVER_NAME_MAX} characters."
+            )
         offer = next((r for r in self.regions if r.region.slug == self.region), None)
         if offer is None:
             self.add_error("region", "Pick a region.")
         elif offer.sold_out:
             self.add_error("region", f"{offer.region.name} is sold out. Pick another region.")
         for var in self.variables:
-            var.errors = rule_errors(var.value, var.rules, f"{var.label} variable")
+            label = f"{var.egg_label} variable"
+            var.errors = rule_errors(var.value, var.rules, label) or plan_bound_errors(
+                plan=self.plan, env_name=var.env, value=var.value, label=label
+            )
 
     @property
     def valid(self) -> bool:

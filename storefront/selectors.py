@@ -12,8 +12,11 @@ from billing.models import Order
 from catalog.models import Game, Plan, Region
 from catalog.selectors import games_for_sale, plans_for_sale, region_stock
 
-# Statuses after which the order page stops polling.
-FINAL_STATUSES = frozenset({"provisioned", "error", "cancelled", "terminated", "refunded"})
+# Statuses after which the order page stops polling (a suspended server waits for the
+# customer, not for us; its page shows the Manage section).
+FINAL_STATUSES = frozenset(
+    {"provisioned", "suspended", "error", "cancelled", "terminated", "refunded"}
+)
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,10 @@ def orders_for_customer(*, user_id: int) -> QuerySet[Order]:
 
 
 def servers_for_customer(*, user_id: int) -> QuerySet[Order]:
-    """The dashboard's rows: orders that are or will be a server (not abandoned checkouts)."""
-    return orders_for_customer(user_id=user_id).exclude(status="cancelled")
+    """My servers: orders that are (or, once paid, are becoming) a server. Unpaid checkouts
+    are not servers: they are listed apart (billing.selectors.pending_checkouts_of_customer),
+    and abandoned ones not at all."""
+    return orders_for_customer(user_id=user_id).exclude(status__in=("pending", "cancelled"))
 
 
 def order_for_customer(*, user_id: int, order_id: int) -> Order | None:
@@ -113,12 +118,11 @@ def server_controls(order: Order) -> dict[str, Any]:
 
     if order.status not in ("provisioned", "suspended"):
         return {}
+    from billing.services import plan_change_quotes
+
     plan = order.plan
-    other_plans = list(
-        Plan.objects.filter(game=plan.game, egg=plan.egg, active=True)
-        .exclude(recurring_interval="")
-        .exclude(pk=plan.pk)
-    )
+    # Only on a running subscription that renews, each with Stripe's prorated preview.
+    plan_quotes = plan_change_quotes(order=order)
     variables = []
     for name in plan.offered_variables():
         spec = plan.egg.variable(name)
@@ -131,7 +135,7 @@ def server_controls(order: Order) -> dict[str, Any]:
         else None
     )
     return {
-        "other_plans": other_plans,
+        "plan_quotes": plan_quotes,
         "variables": variables,
         "grace_end": grace_end,
         "terminate_at": order_desired_state(order, clock.now()).terminate_at,

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from billing.services import order_cancel_at_period_end, order_change_plan, order_resume
@@ -23,6 +24,9 @@ def server_action(request: HttpRequest, order_id: int, action: str) -> HttpRespo
     user_id = customer_id(request)
     try:
         if action == "cancel":
+            if request.POST.get("confirm") != "yes":
+                # The confirmation step first (the page says until when the server runs).
+                return redirect(f"{reverse('order', args=[order_id])}?confirm=cancel#manage")
             order_cancel_at_period_end(order_id=order_id, user_id=user_id)
             messages.success(
                 request, "Cancelled: your server runs until the end of the paid period."

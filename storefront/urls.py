@@ -10,6 +10,7 @@ urlpatterns = [
     path("orders/<int:order_id>", views.order_detail, name="order"),
     path("orders/<int:order_id>/progress", views.order_progress, name="order-progress"),
     path("orders/<int:order_id>/cancel", views.order_cancelled, name="order-cancelled"),
+    path("orders/<int:order_id>/remove", views.pending_remove, name="pending-remove"),
     path(
         "orders/<int:order_id>/actions/<slug:action>",
         server_actions.server_action,

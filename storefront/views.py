@@ -3,14 +3,26 @@ dashboard. Thin: selectors read, `checkout_session_create` writes."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from billing.services import checkout_session_create, order_resume_refusal
+from billing.limits import checkout_attempt_check
+from billing.models import Order
+from billing.selectors import hold_is_open, pending_checkouts_of_customer
+from billing.services import (
+    SERVER_NAME_MAX,
+    HoldLimitReached,
+    checkout_abandon,
+    checkout_session_create,
+    order_resume_refusal,
+)
+from catalog.models import Plan
 from catalog.selectors import plan_get_active
-from core.errors import ServiceError
+from core.errors import NotFound, ServiceError
 from storefront.forms import CheckoutForm
 from storefront.selectors import (
     FINAL_STATUSES,
@@ -58,11 +70,13 @@ def buy(request: HttpRequest, plan_slug: str) -> HttpResponse:
     regions = region_offers(plan=plan)
     if request.method != "POST":
         form = CheckoutForm.empty(plan=plan, regions=regions)
-        return render(request, "storefront/buy.html", {"plan": plan, "form": form})
+        return render(request, "storefront/buy.html", _buy_context(plan=plan, form=form))
     form = CheckoutForm.bind(plan=plan, regions=regions, data=request.POST)
     status = 422
+    complete_url = ""
     if form.valid:
         try:
+            checkout_attempt_check(request)
             result = checkout_session_create(
                 user=request.user,  # type: ignore[arg-type]
                 plan_slug=plan.slug,
@@ -70,19 +84,56 @@ def buy(request: HttpRequest, plan_slug: str) -> HttpResponse:
                 server_name=form.server_name,
                 variables=form.chosen,
             )
+        except HoldLimitReached as exc:
+            form.add_error("form", exc.message)
+            complete_url = exc.complete_url
+            status = exc.status
         except ServiceError as exc:
             form.add_error(_ERROR_FIELDS.get(exc.code, "form"), exc.message)
             status = exc.status
         else:
             return redirect(result.checkout_url)
-    return render(request, "storefront/buy.html", {"plan": plan, "form": form}, status=status)
+    context = _buy_context(plan=plan, form=form, complete_url=complete_url)
+    return render(request, "storefront/buy.html", context, status=status)
+
+
+def _buy_context(*, plan: Plan, form: CheckoutForm, complete_url: str = "") -> dict:
+    return {
+        "plan": plan,
+        "form": form,
+        "complete_url": complete_url,
+        "server_name_max": SERVER_NAME_MAX,
+        "hold_minutes": settings.CHECKOUT_EXPIRES_SECONDS // 60,
+    }
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     base = panel_base_url()
-    rows = [(o, panel_link(o, base)) for o in servers_for_customer(user_id=customer_id(request))]
-    return render(request, "storefront/dashboard.html", {"rows": rows})
+    user_id = customer_id(request)
+    rows = [(o, panel_link(o, base)) for o in servers_for_customer(user_id=user_id)]
+    pending = list(pending_checkouts_of_customer(user_id=user_id))
+    return render(request, "storefront/dashboard.html", {"rows": rows, "pending": pending})
+
+
+@login_required
+@require_POST
+def pending_remove(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Remove in Pending payments: the checkout's session is expired at Stripe and its hold
+    freed."""
+    user_id = customer_id(request)
+    try:
+        order = checkout_abandon(order_id=order_id, user_id=user_id, actor=f"customer:{user_id}")
+    except NotFound:
+        raise Http404("No such order.") from None
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        if order.status == "cancelled":
+            messages.success(request, "Removed. Nothing was charged.")
+        else:
+            messages.success(request, "That checkout was already paid: your server is on its way.")
+    return redirect("dashboard")
 
 
 def _order_context(request: HttpRequest, order_id: int) -> dict:
@@ -95,6 +146,9 @@ def _order_context(request: HttpRequest, order_id: int) -> dict:
         "done": order.status in FINAL_STATUSES,
         "steps": _steps(order.status),
         "can_resume": order_resume_refusal(order) is None,
+        # An unpaid checkout that can still be paid (else it has expired, or is being closed).
+        "hold_open": hold_is_open(order),
+        "confirm_cancel": request.GET.get("confirm") == "cancel",
         **server_controls(order),
     }
 
@@ -135,7 +189,21 @@ def order_progress(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @login_required
 def order_cancelled(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = order_for_customer(user_id=customer_id(request), order_id=order_id)
+    """Stripe's cancel_url ("Cancel and return to the shop"): the checkout is given up at
+    once, so its capacity goes back on sale now rather than when the session would expire.
+    A GET that changes state, because Stripe sends the customer here with a plain link; it
+    only ever ends the signed-in customer's own unpaid checkout, which they can start again."""
+    user_id = customer_id(request)
+    problem = ""
+    order: Order | None
+    try:
+        order = checkout_abandon(order_id=order_id, user_id=user_id, actor=f"customer:{user_id}")
+    except NotFound:
+        raise Http404("No such order.") from None
+    except ServiceError as exc:
+        # Stripe unreachable: the session still expires by itself at the hold's end.
+        order = order_for_customer(user_id=user_id, order_id=order_id)
+        problem = exc.message
     if order is None:
         raise Http404("No such order.")
-    return render(request, "storefront/cancelled.html", {"order": order})
+    return render(request, "storefront/cancelled.html", {"order": order, "problem": problem})

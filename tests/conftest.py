@@ -20,6 +20,20 @@ from sandbox.panel import PanelSandbox
 from sandbox.stripe import StripeSandbox
 
 
+@pytest.fixture(autouse=True)
+def _checkout_limits_lifted(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Most tests buy many servers as one customer to test something else; the per-customer
+    hold cap (CHECKOUT_MAX_UNPAID) and the checkout rate limit are lifted for them. Tests
+    marked `checkout_limits` (tests/storefront/test_holds.py...) keep the real defaults."""
+    if request.node.get_closest_marker("checkout_limits"):
+        return
+    settings.CHECKOUT_MAX_UNPAID = 1000
+    settings.ACCOUNT_RATE_LIMITS = {
+        **settings.ACCOUNT_RATE_LIMITS,
+        "checkout": "100000/m/user,100000/m/ip",
+    }
+
+
 @pytest.fixture
 def panel_sandbox() -> Iterator[PanelSandbox]:
     """A fresh panel sandbox (bundled demo seed) over real HTTP on 127.0.0.1."""

@@ -80,10 +80,13 @@ def billing_sb(catalog, deliveries, settings, monkeypatch):
     Plan.objects.filter(pk=four.pk).update(
         recurring_interval="month", stripe_price_id="price_mc4_month"
     )
-    four.pk, four.slug, four.name = None, "minecraft-8gb", "8 GB"
-    four.memory, four.disk, four.recurring_interval = 8192, 40960, "month"
-    four.stripe_price_id = "price_mc8_month"
-    four.save()
+    # The demo's 8 GB plan (catalog/demo.py), sized like the 4 GB one but for memory and disk.
+    Plan.objects.filter(slug="minecraft-8gb").update(
+        stripe_price_id="price_mc8_month",
+        cpu=four.cpu,
+        backups=four.backups,
+        databases=four.databases,
+    )
     monkeypatch.setattr(clock, "now", lambda: datetime.fromtimestamp(sb.now(), UTC))
     yield sb
     sb.shutdown()

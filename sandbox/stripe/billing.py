@@ -986,6 +986,75 @@ class BillingMixin:
             )
             self.invoice_items[ii["id"]] = ii
 
+    def api_invoice_preview(self, p: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/invoices/create_preview`` for a subscription change (Stripe API, "Create
+        a preview invoice"; stripe/_invoice_service.py create_preview in the SDK): the
+        subscription's next invoice as it would be with ``subscription_details[items]``
+        applied, prorations included. Nothing is stored and nothing is charged. Only the
+        subscription form is implemented; ``customer`` must be the subscription's."""
+        from .core import as_int, as_str
+
+        for key in p:
+            if key not in ("customer", "subscription", "subscription_details", "expand"):
+                raise unknown_parameter(key)
+        sub_id = as_str(p.get("subscription") or "")
+        if not sub_id:
+            raise invalid(
+                "subscription",
+                "The Stripe sandbox previews subscription invoices only: pass subscription.",
+            )
+        details = p.get("subscription_details") or {}
+        if not isinstance(details, dict):
+            raise invalid("subscription_details", "Invalid object")
+        for key in details:
+            if key not in ("items", "proration_behavior", "proration_date"):
+                raise unknown_parameter(f"subscription_details[{key}]")
+        proration = as_str(details.get("proration_behavior", "create_prorations"))
+        if proration not in ("create_prorations", "none", "always_invoice"):
+            raise invalid(
+                "subscription_details[proration_behavior]",
+                "Invalid proration_behavior: must be one of always_invoice, create_prorations, "
+                "or none",
+            )
+        with self.lock:
+            sub = self.subscriptions.get(sub_id)
+            if sub is None:
+                raise no_such("subscription", sub_id, param="subscription")
+            if p.get("customer") and as_str(p["customer"]) != sub["customer"]:
+                raise invalid(
+                    "customer",
+                    f"The subscription {sub_id} does not belong to the customer "
+                    f"{as_str(p['customer'])}.",
+                )
+            if sub["status"] in ("canceled", "incomplete_expired"):
+                raise StripeApiError(
+                    400,
+                    "You can't preview the upcoming invoice for a canceled subscription.",
+                    param="subscription",
+                )
+            now = self.now()
+            if details.get("proration_date") not in (None, ""):
+                now = as_int(details["proration_date"], "subscription_details[proration_date]")
+            draft = copy.deepcopy(sub)
+            items_before = set(self.invoice_items)
+            invoices_before = set(self.invoices)
+            pending_before = {k: ii["invoice"] for k, ii in self.invoice_items.items()}
+            try:
+                if "items" in details:
+                    self._update_items(draft, details["items"], proration, now, as_int, as_str)
+                item = draft["items"]["data"][0]
+                start, end = item["current_period_start"], item["current_period_end"]
+                preview = self._build_invoice(draft, "upcoming", end, end + (end - start))
+            finally:
+                # Leave the account exactly as it was.
+                for key in set(self.invoice_items) - items_before:
+                    del self.invoice_items[key]
+                for key in set(self.invoices) - invoices_before:
+                    del self.invoices[key]
+                for key, invoice_id in pending_before.items():
+                    self.invoice_items[key]["invoice"] = invoice_id
+            return copy.deepcopy(preview)
+
     def api_cancel_subscription(
         self, sub_id: str, p: dict[str, Any], *, request_id: str | None, idem: str | None
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -212,6 +212,7 @@ class SandboxApp:
             ("DELETE", re.compile(r"^/v1/subscriptions/([^/]+)$"), self.cancel_subscription),
             ("GET", re.compile(r"^/v1/invoices$"), self.list_invoices),
             ("GET", re.compile(r"^/v1/invoices/([^/]+)$"), self.retrieve("invoices", "invoice")),
+            ("POST", re.compile(r"^/v1/invoices/create_preview$"), self.invoice_preview),
             ("POST", re.compile(r"^/v1/invoices/([^/]+)/pay$"), self.pay_invoice),
             ("POST", re.compile(r"^/v1/refunds$"), self.create_refund),
             ("GET", re.compile(r"^/v1/refunds/([^/]+)$"), self.retrieve("refunds", "refund")),
@@ -823,6 +824,9 @@ class SandboxApp:
         sub, events = self.sb.api_cancel_subscription(sid, p, request_id=req.request_id, idem=idem)
         self._deliver(events)
         return self.expand(sub, self._expand_list(p))
+
+    def invoice_preview(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        return self.expand(self.sb.api_invoice_preview(p), self._expand_list(p))
 
     def pay_invoice(
         self, req: Request, p: dict[str, Any], idem: str | None, iid: str

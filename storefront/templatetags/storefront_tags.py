@@ -39,3 +39,11 @@ def cores(percent: int | None) -> str:
         return "unlimited CPU"
     n = percent / 100
     return f"{n:g} vCPU"
+
+
+@register.filter
+def customer_status(status: str) -> str:
+    """`provisioned` → `Ready`: the customer's word (storefront/words.py)."""
+    from storefront.words import status_word
+
+    return status_word(status or "")

@@ -96,7 +96,8 @@ def test_resume_from_the_order_page(catalog, stripe_sandbox, monthly, alice):
     order = buy(alice, stripe_sandbox, plan="minecraft-4gb")
     page = alice.client.get(f"/orders/{order.pk}").content.decode()
     assert 'id="resume"' not in page
-    assert alice.form(f"/orders/{order.pk}/actions/cancel", {}).status_code == 302
+    # The confirmation step, then the confirmed cancel (storefront/server_actions.py).
+    assert alice.form(f"/orders/{order.pk}/actions/cancel", {"confirm": "yes"}).status_code == 302
     page = alice.client.get(f"/orders/{order.pk}").content.decode()
     assert re.search(r'action="/orders/\d+/actions/resume"', page)
     assert 'id="resume"' in page

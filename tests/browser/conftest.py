@@ -28,8 +28,14 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-@pytest.fixture
-def browser_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+DESKTOP = {"width": 1200, "height": 900}
+PHONE = {"width": 390, "height": 844}  # an iPhone 12-14's CSS viewport
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One Chromium for the whole session (launching costs about a second); every test gets
+    its own context (cookies, storage) from it, so tests stay independent."""
     if not os.path.exists(CHROMIUM):
         if os.environ.get("GIVRWRLD_REQUIRE_BROWSER"):
             pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
@@ -38,22 +44,52 @@ def browser_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
 
     # Playwright's sync API keeps an event loop in this thread; our own DB reads here are
     # plain synchronous code between its calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1200, "height": 900},
-        )
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def new_page(chromium: Any) -> Iterator[Any]:
+    """`new_page(PHONE)` opens a page in a fresh context of that viewport (closed after the
+    test); several pages are several customers."""
+    contexts: list[Any] = []
+
+    def make(viewport: dict[str, int] | None = None) -> Any:
+        context = chromium.new_context(viewport=viewport or DESKTOP)
         context.set_default_timeout(20_000)
-        page = context.pages[0] if context.pages else context.new_page()
-        try:
-            yield page
-        finally:
+        contexts.append(context)
+        return context.new_page()
+
+    try:
+        yield make
+    finally:
+        for context in contexts:
             context.close()
+
+
+@pytest.fixture
+def browser_page(new_page: Any) -> Any:
+    return new_page(DESKTOP)
+
+
+@pytest.fixture
+def phone_page(new_page: Any) -> Any:
+    return new_page(PHONE)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def test_sign_up_buy_pay_and_see_the_server(
     page.locator("#id_password2").fill(PASSWORD)
     shot(page, "02-signup")
     page.locator("main").get_by_role("button", name="Sign Up").click()
-    page.get_by_text("Verify Your Email Address").first.wait_for()
+    page.get_by_role("heading", name="Verify your e-mail address").wait_for()
     shot(page, "03-verify-sent")
 
     # 2. The verification link from the outbox (live_server runs in this process).
@@ -71,7 +71,7 @@ def test_sign_up_buy_pay_and_see_the_server(
     shot(page, "08-order-paid")
     page.evaluate("window.__noReload = true")
     background_worker.start()
-    page.locator("#order-status", has_text="provisioned").wait_for(timeout=60_000)
+    page.locator("#order-status", has_text="Ready").wait_for(timeout=60_000)
     assert page.evaluate("window.__noReload") is True  # same document: updated in place
     address = page.locator("#server-address").inner_text()
     assert re.fullmatch(r"[\w.\-]+:255\d\d", address), address
@@ -84,7 +84,8 @@ def test_sign_up_buy_pay_and_see_the_server(
     row = page.locator("#servers tbody tr").first
     assert "Newplayer SMP" in row.inner_text()
     assert address in row.inner_text()
-    assert "Provisioned" in row.inner_text()
+    assert "Ready" in row.inner_text()  # the customer's word, not the raw 'provisioned'
+    assert "rovisioned" not in row.inner_text()
     assert (
         row.get_by_role("link", name="Open in panel")
         .get_attribute("href")
@@ -93,6 +94,16 @@ def test_sign_up_buy_pay_and_see_the_server(
     shot(page, "10-dashboard")
     order.refresh_from_db()
     assert order.status == "provisioned"
+
+    # 7. The mails: verification, then the receipt and "your server is ready" with its address.
+    subjects = [m.subject for m in mail.outbox]
+    assert subjects == [
+        "[GIVRwrld] Please Confirm Your Email Address",
+        f"[GIVRwrld] Receipt for order #{order.pk}: Minecraft (Paper) 2 GB",
+        "[GIVRwrld] Your server Newplayer SMP is ready",
+    ]
+    assert mail.outbox[0].body.startswith("Hello from GIVRwrld!")
+    assert f"Address (for the game): {address}" in mail.outbox[2].body
 
 
 def test_sold_out_region_is_disabled_and_keyboard_reaches_the_form(

@@ -7,7 +7,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.models import Plan, Region, RegionNodeMap
+from catalog.models import Node, Plan, Region, RegionNodeMap
+from catalog.selectors import region_stock
 from core.models import Secret
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,6 +39,14 @@ def test_demo_setup_is_all_green(catalog, endpoint):
         "ok    Plans offer customers only user-editable egg variables",
         "ok    Every active region maps to a node",
         "ok    Every mapped node has free ports for a plan",
+        "ok    Every active plan can be placed in some region",
+        # The stock the shop shows, one line per plan and region (catalog.selectors).
+        *[
+            f"      {plan.slug} in {region.slug}: "
+            f"{region_stock(region=region, plan=plan)} available"
+            for plan in Plan.objects.filter(active=True)
+            for region in Region.objects.filter(active=True).order_by("sort_order", "slug")
+        ],
         "ok    The panel URL and application key work",
         "ok    The Stripe secret key and webhook secret are set",
         "ok    This installation's Stripe webhook endpoint sends every handled event",
@@ -88,3 +97,21 @@ def test_node_without_free_ports(catalog, endpoint):
     assert error is not None
     assert "FAIL: Every mapped node has free ports for a plan: node '" in out
     assert "Every active region maps to a node" in out
+
+
+def test_names_a_plan_that_cannot_be_placed_and_what_runs_out(catalog, endpoint):
+    # Every node nearly full by memory: the 2 GB plan still fits, the 4 GB one nowhere.
+    for node in Node.objects.all():
+        Node.objects.filter(pk=node.pk).update(allocated_memory=node.memory - 3000)
+    out, error = _doctor()
+    assert error is not None
+    fails = [line for line in out.splitlines() if "minecraft-4gb' cannot" in line]
+    assert len(fails) == 1
+    assert fails[0].startswith(
+        "FAIL: Every active plan can be placed in some region: plan 'minecraft-4gb' cannot be "
+        "placed in any region (us-east: node '"
+    )
+    assert "memory" in fails[0]
+    assert "      minecraft-4gb in us-east: sold out (node '" in out
+    assert "      minecraft-2gb in us-east: " in out
+    assert "minecraft-2gb' cannot" not in out

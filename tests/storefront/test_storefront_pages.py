@@ -187,7 +187,7 @@ def test_dashboard_lists_servers_with_address_copy_and_panel_link(catalog, custo
     assert "<code>10.0.0.5:25565</code>" in html
     assert 'data-copy="10.0.0.5:25565"' in html
     assert f'href="{catalog.url}/server/abcd1234"' in html
-    assert "Provisioned" in html
+    assert '<span class="badge provisioned">Ready</span>' in html  # the customer's word
 
 
 def test_profile_edit(customer):

@@ -17,10 +17,11 @@ class Command(BaseCommand):
         for check in doctor_run():
             if check.ok:
                 self.stdout.write(f"{self.style.SUCCESS('ok')}    {check.name}")
-                continue
             for problem in check.problems:
                 failed += 1
                 self.stdout.write(self.style.ERROR(f"FAIL: {check.name}: {problem}"))
+            for detail in check.details:
+                self.stdout.write(f"      {detail}")
         if failed:
             raise CommandError(f"{failed} problem{'s' if failed != 1 else ''} to fix.")
         self.stdout.write(self.style.SUCCESS("All checks passed."))
