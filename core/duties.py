@@ -15,8 +15,9 @@ its lease runs out, and the next scheduler pass of any worker takes the duty ove
 max(interval, lease) + DUTY_POLL_SECONDS of the death. Nothing re-queues itself, so nothing is
 lost when the process that should have re-queued dies.
 
-Times are each worker's clock (`timezone.now()`): run NTP on worker machines; the lease
-lengths (seconds to minutes) dwarf the skew NTP leaves.
+Times are each worker's clock (`timezone.now()`), read after the row lock is held, so a worker
+that waited for the lock never writes a lease that started in the past: run NTP on worker
+machines; the lease lengths (seconds to minutes) dwarf the skew NTP leaves.
 """
 
 from __future__ import annotations
@@ -90,22 +91,32 @@ def duty_lease_acquire(
 ) -> bool:
     """Take the duty for one run if it is due and its lease is free, expired or ours. One
     UPDATE whose WHERE is the whole check, so two workers can never both win it."""
-    now = now or timezone.now()
     duty_lease_ensure(name=name)
-    due_before = now - timedelta(seconds=interval_seconds)
-    taken = (
-        DutyLease.objects.filter(name=name)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__lt=now) | Q(owner=owner))
-        .filter(Q(last_started_at__isnull=True) | Q(last_started_at__lte=due_before))
-        .update(
-            owner=owner,
-            expires_at=now + timedelta(seconds=lease_seconds),
-            last_started_at=now,
-            interval_seconds=interval_seconds,
-            runs=F("runs") + 1,
+    with transaction.atomic():
+        # Wait for the row (and on SQLite the write lock) first, then read the clock: a worker
+        # that waited must not write a lease that began, and perhaps ended, while it waited.
+        _lock(name)
+        now = now or timezone.now()
+        due_before = now - timedelta(seconds=interval_seconds)
+        taken = (
+            DutyLease.objects.filter(name=name)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__lt=now) | Q(owner=owner))
+            .filter(Q(last_started_at__isnull=True) | Q(last_started_at__lte=due_before))
+            .update(
+                owner=owner,
+                expires_at=now + timedelta(seconds=lease_seconds),
+                last_started_at=now,
+                interval_seconds=interval_seconds,
+                runs=F("runs") + 1,
+            )
         )
-    )
     return taken == 1
+
+
+def _lock(name: str) -> None:
+    """The duty's row lock for the rest of the transaction (SQLite: the BEGIN IMMEDIATE of
+    the atomic block already holds the database's write lock)."""
+    list(DutyLease.objects.select_for_update().filter(name=name).values_list("pk", flat=True))
 
 
 def duty_lease_renew(
@@ -113,10 +124,12 @@ def duty_lease_renew(
 ) -> bool:
     """Push our lease's expiry forward while the duty runs. False when the lease is no longer
     ours (we stalled past its end and another worker took the duty over)."""
-    now = now or timezone.now()
-    renewed = DutyLease.objects.filter(name=name, owner=owner, expires_at__isnull=False).update(
-        expires_at=now + timedelta(seconds=lease_seconds)
-    )
+    with transaction.atomic():
+        _lock(name)
+        now = now or timezone.now()
+        renewed = DutyLease.objects.filter(name=name, owner=owner, expires_at__isnull=False).update(
+            expires_at=now + timedelta(seconds=lease_seconds)
+        )
     return renewed == 1
 
 
@@ -180,9 +193,9 @@ def duties_overdue(*, now: datetime | None = None) -> list[Overdue]:
 
 
 class Scheduler:
-    """Runs `duties` under their leases. `run_once()` is one pass (tests, `--batch`);
-    `start()` runs one thread per duty until `stop()`, so a long panel sync never delays the
-    heartbeat, and none of them delays the task loop the worker runs beside it."""
+    """Runs `duties` under their leases. `run_once()` is one pass (tests, `manage.py worker
+    --once`); `start()` runs one thread per duty until `stop()`, so a long panel sync never
+    delays the heartbeat, and none of them delays the task loop the worker runs beside it."""
 
     def __init__(self, duties: Sequence[Duty], *, owner: str | None = None) -> None:
         self.duties = list(duties)
@@ -203,11 +216,7 @@ class Scheduler:
             return False
         lease = float(settings.DUTY_LEASE_SECONDS)
         if not duty_lease_acquire(
-            name=duty.name,
-            owner=self.owner,
-            interval_seconds=interval,
-            lease_seconds=lease,
-            now=now,
+            name=duty.name, owner=self.owner, interval_seconds=interval, lease_seconds=lease
         ):
             return False
         self._run(duty, lease)

@@ -47,7 +47,10 @@ def reached(name: str) -> None:
     """Stop here for good if this is the armed point: the test SIGKILLs us."""
     if name != POINT:
         return
-    Path(FAULT_DIR, f"{name}.{os.getpid()}").write_text(str(time.time()))
+    flag = Path(FAULT_DIR, f"{name}.{os.getpid()}")
+    tmp = Path(FAULT_DIR, f".{flag.name}.tmp")
+    tmp.write_text(str(time.time()))
+    tmp.replace(flag)  # the test never sees a half-written flag
     while True:
         time.sleep(60)
 
