@@ -6,12 +6,13 @@ from django.http import HttpRequest
 from unfold.admin import ModelAdmin
 
 from billing.models import StripeEvent, StripeReference
+from core.confirm import ActionPermissionMixin
 
 # The order admin lives in console/admin.py: its buttons call provisioning's services too.
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ModelAdmin):
+class StripeEventAdmin(ActionPermissionMixin, ModelAdmin):
     list_display = ["event_id", "type", "status", "order", "note", "received_at"]
     list_filter = ["type", "status", "api_version"]
     search_fields = ["event_id", "object_id", "note"]

@@ -47,6 +47,10 @@ class PanelSyncMixin(ActionPermissionMixin, ModelAdmin):
         _sync_from_panel(request)
         return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
 
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        extra = {**(extra_context or {}), "can_sync": self.has_change_permission(request)}
+        return super().changelist_view(request, extra)
+
     @admin.action(description="Sync the catalogue from the panel", permissions=["change"])
     def sync_from_panel(self, request: HttpRequest, queryset: Any) -> None:
         _sync_from_panel(request)

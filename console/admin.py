@@ -18,14 +18,15 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
 from billing.models import Order, OrderEvent, OrderStatus, StripeReference
 from catalog.admin import PlanAdmin
 from catalog.models import Plan
-from core.confirm import confirm_then, staff_actor
+from core.confirm import ActionPermissionMixin, confirm_then, staff_actor
 from core.errors import ServiceError
 from core.models import Alert
 from provisioning.models import ProvisioningAttempt
@@ -96,7 +97,7 @@ _BUTTONS: dict[str, tuple[str, ...]] = {
 
 
 @admin.register(Order)
-class OrderAdmin(ModelAdmin):
+class OrderAdmin(ActionPermissionMixin, ModelAdmin):
     list_display = [
         "id",
         "user",
@@ -199,6 +200,11 @@ class OrderAdmin(ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from checkout
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Nothing on an order is edited in a form (a POST to the form is 403); staff act
+        # through the buttons, each with its own permission and audit row.
+        return False
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and (obj.paid_at is not None or obj.status != OrderStatus.CANCELLED):
             return False  # a paid order is the record of a payment
@@ -232,7 +238,7 @@ class OrderAdmin(ModelAdmin):
         if not rows:
             return "—"
         return format_html_join(
-            format_html("<br>"),
+            mark_safe("<br>"),
             '<a href="{}">{}</a> ({})',
             (
                 (
