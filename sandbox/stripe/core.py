@@ -472,6 +472,7 @@ class StripeSandbox(WebhookMixin, PricingMixin, BillingMixin):
                 name = as_str(p["product_data"]["name"])
                 prod = objects.product(now=self.now(), name=name)
                 self.products[prod["id"]] = prod
+                prod_id = prod["id"]
             else:
                 raise missing("product")
             price = self.add_price(
@@ -482,6 +483,10 @@ class StripeSandbox(WebhookMixin, PricingMixin, BillingMixin):
                 lookup_key=as_str(p["lookup_key"]) if p.get("lookup_key") else None,
                 metadata=check_metadata(p.get("metadata")),
             )
+            # The price belongs to the product named by id (add_price looks products up by
+            # name, and two products may share one, as in Stripe).
+            self.prices[price["id"]]["product"] = prod_id
+            price["product"] = prod_id
             if p.get("nickname"):
                 self.prices[price["id"]]["nickname"] = as_str(p["nickname"])
                 price["nickname"] = as_str(p["nickname"])
