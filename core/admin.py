@@ -150,6 +150,7 @@ class AlertAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         "acknowledged_by",
         "resolved_by",
     ]
+    list_display_links = ["title"]
     list_filter = [AlertStateFilter, "delivered"]
     search_fields = ["title", "body", "=order_id"]
     date_hierarchy = "created_at"

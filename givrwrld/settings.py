@@ -361,6 +361,7 @@ UNFOLD = {
     "SITE_SYMBOL": "dns",
     "DASHBOARD_CALLBACK": "console.views.dashboard_callback",
     "SHOW_HISTORY": True,
+    "SIDEBAR": {"show_search": True, "show_all_applications": True},
 }
 # doctor warns when a region can place fewer servers of an active plan than this.
 STOCK_WARN_BELOW = env_int("STOCK_WARN_BELOW", 2)
