@@ -27,7 +27,18 @@ $(PICO_DIR)/pico.min.css:
 	cp var/npm/package/css/pico.min.css var/npm/package/LICENSE.md $(PICO_DIR)/
 	rm -rf var/npm
 
-static: $(PICO_DIR)/pico.min.css
+# Chart.js for the console's dashboard charts, the same way (pinned, npm registry, not committed).
+CHARTJS_VERSION := 4.5.1
+CHARTJS_DIR := console/static/vendor/chartjs
+
+$(CHARTJS_DIR)/chart.umd.min.js:
+	rm -rf var/npm-chartjs && mkdir -p var/npm-chartjs $(CHARTJS_DIR)
+	cd var/npm-chartjs && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null
+	tar -xzf var/npm-chartjs/chart.js-$(CHARTJS_VERSION).tgz -C var/npm-chartjs
+	cp var/npm-chartjs/package/dist/chart.umd.min.js var/npm-chartjs/package/LICENSE.md $(CHARTJS_DIR)/
+	rm -rf var/npm-chartjs
+
+static: $(PICO_DIR)/pico.min.css $(CHARTJS_DIR)/chart.umd.min.js
 
 install: $(BIN)/.installed-$(EXTRAS) static
 
@@ -40,7 +51,7 @@ test: install
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy givrwrld core accounts catalog billing provisioning panel storefront sandbox
+	$(BIN)/mypy givrwrld core accounts catalog billing provisioning panel storefront console sandbox
 	GIVRWRLD_SKIP_DOTENV=1 DJANGO_SETTINGS_MODULE=givrwrld.settings_test $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: install

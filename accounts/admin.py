@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminUserCreationForm
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm
 
 from accounts.forms import panel_email_clean
 from accounts.models import User
@@ -32,9 +34,10 @@ class CustomerCreationForm(AdminUserCreationForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin, ModelAdmin):
     form = CustomerChangeForm
     add_form = CustomerCreationForm
+    change_password_form = AdminPasswordChangeForm
     ordering = ["-date_joined"]
     list_display = ["email", "first_name", "last_name", "pterodactyl_user_id", "is_staff"]
     search_fields = ["email", "first_name", "last_name"]

@@ -3,104 +3,16 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin
 
-from billing.models import Order, OrderEvent, StripeEvent, StripeReference
-from core.errors import ServiceError
-from provisioning.models import ProvisioningAttempt
+from billing.models import StripeEvent, StripeReference
+from core.confirm import ActionPermissionMixin
 
-
-class OrderEventInline(admin.TabularInline):
-    model = OrderEvent
-    extra = 0
-    can_delete = False
-    readonly_fields = ["created_at", "from_status", "to_status", "actor", "reason"]
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class AttemptInline(admin.TabularInline):
-    model = ProvisioningAttempt
-    extra = 0
-    can_delete = False
-    readonly_fields = [
-        "number",
-        "outcome",
-        "step",
-        "panel_call",
-        "panel_status",
-        "error",
-        "started_at",
-        "finished_at",
-    ]
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "user",
-        "plan",
-        "region",
-        "status",
-        "server_address",
-        "ptero_server_id",
-        "created_at",
-    ]
-    list_filter = ["status", "region", "plan"]
-    search_fields = ["id", "user__email", "stripe_session_id", "ptero_identifier"]
-    readonly_fields = [
-        "status",
-        "stripe_session_id",
-        "stripe_customer_id",
-        "stripe_payment_intent_id",
-        "ptero_server_id",
-        "ptero_identifier",
-        "server_address",
-        "error_message",
-        "paid_at",
-        "provisioned_at",
-        "provisioning_attempts",
-        "lease_until",
-        "created_at",
-        "updated_at",
-    ]
-    inlines = [OrderEventInline, AttemptInline]
-    actions = ["retry_provisioning", "mark_resolved"]
-
-    @admin.action(description="Retry provisioning")
-    def retry_provisioning(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        from provisioning.services import order_retry
-
-        for order in queryset:
-            try:
-                order_retry(order_id=order.pk, actor=f"staff:{request.user}")
-            except ServiceError as exc:
-                self.message_user(request, exc.message, messages.WARNING)
-            else:
-                self.message_user(request, f"Order #{order.pk} queued for provisioning.")
-
-    @admin.action(description="Mark resolved (adopt the server made by hand in the panel)")
-    def mark_resolved(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        from panel.errors import PanelError
-        from provisioning.services import order_mark_resolved
-
-        for order in queryset:
-            try:
-                order_mark_resolved(order_id=order.pk, actor=f"staff:{request.user}")
-            except ServiceError as exc:
-                self.message_user(request, f"Order #{order.pk}: {exc.message}", messages.WARNING)
-            except PanelError as exc:
-                self.message_user(request, f"Order #{order.pk}: panel: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"Order #{order.pk} marked resolved.")
+# The order admin lives in console/admin.py: its buttons call provisioning's services too.
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
+class StripeEventAdmin(ActionPermissionMixin, ModelAdmin):
     list_display = ["event_id", "type", "status", "order", "note", "received_at"]
     list_filter = ["type", "status", "api_version"]
     search_fields = ["event_id", "object_id", "note"]
@@ -115,7 +27,8 @@ class StripeEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # the log is the record of what Stripe told us
 
-    @admin.action(description="Reprocess (handle the stored event again)")
+    # Changes what the event did: the change permission on the log (view-only staff: 403).
+    @admin.action(description="Reprocess (handle the stored event again)", permissions=["change"])
     def reprocess(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
         from billing.webhooks import stripe_event_process
 
@@ -135,7 +48,7 @@ class StripeEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(StripeReference)
-class StripeReferenceAdmin(admin.ModelAdmin):
+class StripeReferenceAdmin(ModelAdmin):
     """The Stripe ids that tie events to orders (docs/billing-lifecycle.md). Read-only: an id
     is proof only because we stored it ourselves."""
 

@@ -29,6 +29,9 @@ from core.alerts import alert_send
 logger = logging.getLogger(__name__)
 
 ACTIVE, SUSPENDED, TERMINATED = "active", "suspended", "terminated"
+# How a staff suspension (console) starts its suspended_reason: billing keeps such a server
+# suspended until staff lift it (provisioning/operator.py).
+HELD_BY_STAFF = "held by staff"
 _SERVING = (OrderStatus.PROVISIONED, OrderStatus.SUSPENDED)
 
 
@@ -192,6 +195,8 @@ def order_desired_state(order: Order, now: datetime) -> Desired:
         return Desired(SUSPENDED, "payment disputed")
     if order.refunded_at and settings.REFUND_ACTION == "suspend":
         return Desired(SUSPENDED, "payment refunded")
+    if order.suspended_reason.startswith(HELD_BY_STAFF):
+        return Desired(SUSPENDED, order.suspended_reason)
     end = _service_end(order)
     if end is not None:
         terminate_at = end + timedelta(days=settings.RETENTION_DAYS)

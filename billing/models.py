@@ -108,6 +108,13 @@ class Order(TimeStampedModel):
         db_table = "orders"
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "created_at"], name="orders_status_created")]
+        # The console's order buttons, one permission each (docs/console.md, "Roles").
+        permissions = [
+            ("retry_order", "Can retry a failed order or mark it resolved"),
+            ("suspend_order", "Can suspend and unsuspend an order's server"),
+            ("terminate_order", "Can delete an order's server in the panel"),
+            ("refund_order", "Can refund an order through Stripe"),
+        ]
 
     def __str__(self) -> str:
         return f"Order #{self.pk} ({self.status})"

@@ -214,3 +214,67 @@ def invoice_preview(*, subscription_id: str, items: list[dict[str, Any]]) -> dic
             },
         },
     )
+
+
+# --- the operator console: refunds, cancel now, products and prices (docs/console.md) -------
+
+
+def refund_create(
+    *, payment_intent: str = "", charge: str = "", reason: str, idempotency_key: str
+) -> dict[str, Any]:
+    """A full refund of a charge or of a PaymentIntent's charge (Stripe API: refunds.create;
+    stripe/_refund_service.py in the SDK). `reason`: duplicate, fraudulent or
+    requested_by_customer."""
+    params: dict[str, Any] = {"reason": reason}
+    if charge:
+        params["charge"] = charge
+    else:
+        params["payment_intent"] = payment_intent
+    return _call(
+        "refund create",
+        client().v1.refunds.create,
+        params,  # type: ignore[arg-type]
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def subscription_cancel(*, subscription_id: str, idempotency_key: str) -> dict[str, Any]:
+    """Cancel at once, no proration (Stripe API: DELETE /v1/subscriptions/{id})."""
+    return _call(
+        "subscription cancel",
+        client().v1.subscriptions.cancel,
+        subscription_id,
+        {},
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def product_create(*, name: str, metadata: dict[str, str], idempotency_key: str) -> dict[str, Any]:
+    """Stripe API: products.create (stripe/_product_service.py)."""
+    return _call(
+        "product create",
+        client().v1.products.create,
+        {"name": name, "metadata": metadata},
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def price_create(
+    *,
+    product: str,
+    unit_amount: int,
+    currency: str,
+    recurring_interval: str,
+    idempotency_key: str,
+) -> dict[str, Any]:
+    """Stripe API: prices.create (stripe/_price_service.py). A Price's amount cannot change
+    once made, so a new price is a new Price object; `recurring_interval` '' = one-off."""
+    params: dict[str, Any] = {"product": product, "unit_amount": unit_amount, "currency": currency}
+    if recurring_interval:
+        params["recurring"] = {"interval": recurring_interval}
+    return _call(
+        "price create",
+        client().v1.prices.create,
+        params,  # type: ignore[arg-type]
+        {"idempotency_key": idempotency_key},
+    )

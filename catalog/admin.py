@@ -3,11 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
+from unfold.admin import ModelAdmin, TabularInline
 
-from catalog.models import Allocation, Egg, Game, Node, Plan, Region, RegionNodeMap
+from catalog.models import Allocation, Egg, Game, Node, Region, RegionNodeMap
+from core.confirm import ActionPermissionMixin
 
 
 def _sync_from_panel(request: HttpRequest) -> None:
@@ -25,8 +28,9 @@ def _sync_from_panel(request: HttpRequest) -> None:
         messages.success(request, f"Synced from the panel: {report}.")
 
 
-class PanelSyncMixin(admin.ModelAdmin):
-    """Adds a "Sync from panel" button to the change list (POST, staff with change rights)."""
+class PanelSyncMixin(ActionPermissionMixin, ModelAdmin):
+    """Adds a "Sync from panel" button to the change list (POST, staff with change rights:
+    view-only staff get 403 and no panel call)."""
 
     change_list_template = "admin/catalog/sync_change_list.html"
 
@@ -39,12 +43,15 @@ class PanelSyncMixin(admin.ModelAdmin):
     def sync_view(self, request: HttpRequest) -> HttpResponseRedirect:
         opts = self.model._meta
         if not self.has_change_permission(request):
-            messages.error(request, "You may not change the catalogue.")
-        else:
-            _sync_from_panel(request)
+            raise PermissionDenied
+        _sync_from_panel(request)
         return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
 
-    @admin.action(description="Sync the catalogue from the panel")
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        extra = {**(extra_context or {}), "can_sync": self.has_change_permission(request)}
+        return super().changelist_view(request, extra)
+
+    @admin.action(description="Sync the catalogue from the panel", permissions=["change"])
     def sync_from_panel(self, request: HttpRequest, queryset: Any) -> None:
         _sync_from_panel(request)
 
@@ -59,14 +66,15 @@ class EggAdmin(PanelSyncMixin):
 
 
 @admin.register(Game)
-class GameAdmin(admin.ModelAdmin):
+class GameAdmin(ModelAdmin):
     list_display = ["name", "slug", "active", "sort_order"]
     list_editable = ["active", "sort_order"]
     prepopulated_fields = {"slug": ["name"]}
 
 
-@admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(ModelAdmin):
+    """Registered by console/admin.py, which adds the Stripe price creation on save."""
+
     list_display = [
         "__str__",
         "slug",
@@ -81,16 +89,17 @@ class PlanAdmin(admin.ModelAdmin):
     list_editable = ["active"]
     search_fields = ["name", "slug", "stripe_price_id"]
     list_select_related = ["game", "egg"]
+    readonly_fields = ["stripe_price_id"]
     fieldsets = (
         (None, {"fields": ("game", "name", "slug", "active", "sort_order")}),
         (
             "Price",
             {
-                "fields": ("stripe_price_id", "recurring_interval", "price_cents", "currency"),
+                "fields": ("price_cents", "currency", "recurring_interval", "stripe_price_id"),
                 "description": (
-                    "Stripe charges the price id; price_cents is what the shop shows. "
-                    "recurring_interval: monthly or yearly for a subscription (the Stripe "
-                    "price must recur at that interval), one-off payment otherwise."
+                    "Saving a new price, currency or billing (monthly / yearly / one-off) "
+                    "creates the Stripe Product and Price through the API and stores its id: "
+                    "the id is never typed by hand."
                 ),
             },
         ),
@@ -122,7 +131,7 @@ class PlanAdmin(admin.ModelAdmin):
     )
 
 
-class RegionNodeInline(admin.TabularInline):
+class RegionNodeInline(TabularInline):
     model = RegionNodeMap
     extra = 1
     autocomplete_fields = ["node"]
@@ -161,7 +170,7 @@ class NodeAdmin(PanelSyncMixin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(admin.ModelAdmin):
+class AllocationAdmin(ModelAdmin):
     list_display = ["address", "node", "ptero_allocation_id", "assigned"]
     list_filter = ["node", "assigned"]
     search_fields = ["ip", "alias", "port"]

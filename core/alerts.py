@@ -31,6 +31,8 @@ def _deliver(*, title: str, body: str) -> bool:
     try:
         import apprise
 
+        from core import alert_file  # noqa: F401  (registers the alertfile:// target)
+
         notifier = apprise.Apprise()
         for url in urls:
             notifier.add(url)

@@ -17,6 +17,8 @@ class Check:
     problems: list[str] = field(default_factory=list)
     # Figures shown under the check's line (e.g. the stock per plan and region).
     details: list[str] = field(default_factory=list)
+    # Worth fixing, but the shop still sells: printed as WARN, the exit status stays 0.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -171,6 +173,61 @@ def _check_secrets() -> Check:
     return check
 
 
+# --- warnings (docs/console.md, "doctor's warnings") -----------------------------------------
+
+
+def _check_alert_urls() -> Check:
+    check = Check("Alerts are delivered somewhere (ALERT_URLS)")
+    if not settings.ALERT_URLS:
+        check.warnings.append(
+            "ALERT_URLS is empty: alerts are only stored (admin → Core → Alerts), nobody is "
+            "told. Set one or more apprise URLs, e.g. mailto://..., or json:// to a webhook"
+        )
+    return check
+
+
+def _check_worker() -> Check:
+    from core.duties import duties_overdue
+    from core.heartbeats import heartbeat_age
+
+    check = Check("The worker beats and its duties run")
+    limit = settings.HEARTBEAT_STALE_SECONDS
+    age = heartbeat_age(name="worker")
+    if age is None:
+        check.warnings.append("no worker heartbeat yet: start `manage.py worker`")
+    elif age.total_seconds() > limit:
+        check.warnings.append(
+            f"the worker's last heartbeat was {age.total_seconds():.0f}s ago (limit {limit:g}s): "
+            "is `manage.py worker` running and reaching the database?"
+        )
+    for late in duties_overdue():
+        check.warnings.append(
+            f"duty '{late.name}' last started {late.describe_age()} (limit {late.limit:g}s)"
+        )
+    return check
+
+
+def _check_stock() -> Check:
+    """Uses the shop's own stock rule (catalog.selectors.region_stock: free ports on nodes
+    with room for the plan), so the warning matches what checkout will refuse."""
+    from catalog.models import Plan, Region
+    from catalog.selectors import region_stock
+
+    below = settings.STOCK_WARN_BELOW
+    check = Check(f"Every region can place at least {below} more of each active plan")
+    plans = list(Plan.objects.filter(active=True, game__active=True).order_by("slug"))
+    for region in Region.objects.filter(active=True).order_by("slug"):
+        for plan in plans:
+            stock = region_stock(region=region, plan=plan)
+            if stock < below:
+                check.warnings.append(
+                    f"region '{region.slug}' can place {stock} more '{plan.slug}' (threshold "
+                    f"{below}, STOCK_WARN_BELOW): add ports or nodes in the panel, then "
+                    "`manage.py panel_sync`"
+                )
+    return check
+
+
 def doctor_run() -> list[Check]:
     """Every check, in a fixed order."""
     return [
@@ -181,4 +238,7 @@ def doctor_run() -> list[Check]:
         _check_stripe(),
         _check_stripe_webhook(),
         _check_secrets(),
+        _check_alert_urls(),
+        _check_worker(),
+        _check_stock(),
     ]

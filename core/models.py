@@ -53,10 +53,17 @@ class Alert(models.Model):
     )
     order_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Who looks after it (console: Acknowledge), and who closed it (Resolve). An alert is
+    # "open" until resolved; the dashboard counts open ones (docs/console.md, "Alerts").
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=191, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    resolved_by = models.CharField(max_length=191, blank=True)
 
     class Meta:
         db_table = "alerts"
         ordering = ["-created_at"]
+        permissions = [("acknowledge_alert", "Can acknowledge and resolve alerts")]
 
     def __str__(self) -> str:
         return self.title

@@ -29,6 +29,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # The operator console's theme (django-unfold): before django.contrib.admin, whose
+    # templates it overrides; it swaps in its own admin site (docs/console.md).
+    "unfold",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -44,6 +47,7 @@ INSTALLED_APPS = [
     "provisioning",
     "panel",
     "storefront",
+    "console",
     "allauth",
     "allauth.account",
 ]
@@ -374,3 +378,18 @@ LOGGING["loggers"]["stripe"] = {"level": "WARNING"}
 if not LOG_ROUTINE:
     LOGGING["filters"]["routine"] = {"()": "givrwrld.logquiet.RoutineFilter"}
     LOGGING["handlers"]["console"]["filters"].append("routine")
+
+
+# === The operator console (docs/console.md) =================================================
+UNFOLD = {
+    "SITE_TITLE": "GIVRwrld console",
+    "SITE_HEADER": "GIVRwrld",
+    "SITE_SYMBOL": "dns",
+    "DASHBOARD_CALLBACK": "console.views.dashboard_callback",
+    "SHOW_HISTORY": True,
+    "SIDEBAR": {"show_search": True, "show_all_applications": True},
+}
+# doctor warns when a region can place fewer servers of an active plan than this.
+STOCK_WARN_BELOW = env_int("STOCK_WARN_BELOW", 2)
+# doctor warns when the worker's heartbeat is older than this (seconds).
+HEARTBEAT_STALE_SECONDS = env_float("HEARTBEAT_STALE_SECONDS", 120.0)

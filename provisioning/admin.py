@@ -1,10 +1,11 @@
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from provisioning.models import ProvisioningAttempt
 
 
 @admin.register(ProvisioningAttempt)
-class ProvisioningAttemptAdmin(admin.ModelAdmin):
+class ProvisioningAttemptAdmin(ModelAdmin):
     list_display = ["order", "number", "outcome", "step", "panel_status", "started_at"]
     list_filter = ["outcome", "step"]
 

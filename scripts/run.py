@@ -76,7 +76,13 @@ def ports_in_use() -> list[str]:
 
 
 def write_env_once() -> None:
+    # Alerts land in var/alerts.jsonl (core/alert_file.py), so the demo delivers them somewhere
+    # visible; added to an older .env too.
+    alert_line = f"ALERT_URLS=alertfile://{(VAR / 'alerts.jsonl').resolve()}\n"
     if ENV_FILE.exists():
+        text = ENV_FILE.read_text()
+        if "\nALERT_URLS=" not in text:
+            ENV_FILE.write_text(text + alert_line)
         return
     values = {
         "DEBUG": "1",
@@ -96,6 +102,7 @@ def write_env_once() -> None:
     }
     lines = ["# Written once by `make run` for the offline demo. Keep it private.\n"]
     lines += [f"{k}={v}\n" for k, v in values.items()]
+    lines.append(alert_line)
     ENV_FILE.touch(mode=0o600)
     ENV_FILE.write_text("".join(lines))
     ENV_FILE.chmod(0o600)

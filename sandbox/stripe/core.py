@@ -473,6 +473,7 @@ class StripeSandbox(WebhookMixin, PricingMixin, BillingMixin):
                 name = as_str(p["product_data"]["name"])
                 prod = objects.product(now=self.now(), name=name)
                 self.products[prod["id"]] = prod
+                prod_id = prod["id"]
             else:
                 raise missing("product")
             price = self.add_price(
@@ -483,10 +484,33 @@ class StripeSandbox(WebhookMixin, PricingMixin, BillingMixin):
                 lookup_key=as_str(p["lookup_key"]) if p.get("lookup_key") else None,
                 metadata=check_metadata(p.get("metadata")),
             )
+            # The price belongs to the product named by id (add_price looks products up by
+            # name, and two products may share one, as in Stripe).
+            self.prices[price["id"]]["product"] = prod_id
+            price["product"] = prod_id
             if p.get("nickname"):
                 self.prices[price["id"]]["nickname"] = as_str(p["nickname"])
                 price["nickname"] = as_str(p["nickname"])
             return price
+
+    def create_product_from_params(self, p: dict[str, Any]) -> dict[str, Any]:
+        """POST /v1/products (minimal): Stripe's one required parameter is `name` (Stripe API:
+        products.create; stripe/_product_service.py ProductService.CreateParams in the SDK)."""
+        for key in p:
+            if key not in ("name", "description", "metadata", "active", "expand"):
+                raise unknown_parameter(key)
+        if not p.get("name"):
+            raise missing("name")
+        name = as_str(p["name"])
+        if len(name) > 5000:  # Stripe: maxLength 5000 in the API schema
+            raise invalid("name", "Invalid string: name is longer than 5000 characters")
+        with self.lock:
+            prod = objects.product(now=self.now(), name=name)
+            prod["metadata"] = check_metadata(p.get("metadata"))
+            if p.get("description"):
+                prod["description"] = as_str(p["description"])
+            self.products[prod["id"]] = prod
+            return copy.deepcopy(prod)
 
     # --- checkout sessions ---------------------------------------------------------------
 

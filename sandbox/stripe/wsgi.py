@@ -182,6 +182,7 @@ class SandboxApp:
             ("GET", re.compile(r"^/v1/prices$"), self.list_prices),
             ("POST", re.compile(r"^/v1/prices$"), self.create_price),
             ("GET", re.compile(r"^/v1/prices/([^/]+)$"), self.retrieve_price),
+            ("POST", re.compile(r"^/v1/products$"), self.create_product),
             ("GET", re.compile(r"^/v1/products/([^/]+)$"), self.retrieve("products", "product")),
             (
                 "GET",
@@ -663,6 +664,9 @@ class SandboxApp:
             items = [i for i in items if i["lookup_key"] in {as_str(k) for k in keys}]
         page = self.paginate(items, p, "/v1/prices", "price")
         return self.expand(page, self._expand_list(p))
+
+    def create_product(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        return self.expand(self.sb.create_product_from_params(p), self._expand_list(p))
 
     def create_price(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
         return self.expand(self.sb.create_price_from_params(p), self._expand_list(p))

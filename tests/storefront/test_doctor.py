@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 
 from catalog.models import Node, Plan, Region, RegionNodeMap
 from catalog.selectors import region_stock
+from core.heartbeats import heartbeat_beat
 from core.models import Secret
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +30,9 @@ def endpoint(stripe_sandbox, settings):
     call_command("stripe_setup", stdout=io.StringIO())
 
 
-def test_demo_setup_is_all_green(catalog, endpoint):
+def test_demo_setup_is_all_green(catalog, endpoint, settings):
+    settings.ALERT_URLS = ["json://127.0.0.1:9/alerts"]
+    heartbeat_beat(name="worker")
     out, error = _doctor()
     assert error is None, out
     lines = out.splitlines()
@@ -51,8 +54,55 @@ def test_demo_setup_is_all_green(catalog, endpoint):
         "ok    The Stripe secret key and webhook secret are set",
         "ok    This installation's Stripe webhook endpoint sends every handled event",
         "ok    AES_KEY decrypts every stored secret",
+        "ok    Alerts are delivered somewhere (ALERT_URLS)",
+        "ok    The worker beats and its duties run",
+        "ok    Every region can place at least 2 more of each active plan",
         "All checks passed.",
     ]
+
+
+def test_warnings_name_what_to_look_at_and_exit_zero(catalog, endpoint, settings):
+    """No alert target, a stale worker and an overdue duty, a region nearly sold out: the shop
+    still sells, so doctor warns (exit 0) and names each one."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.selectors import region_stock
+    from core.models import DutyLease, Heartbeat
+
+    settings.ALERT_URLS = []
+    Heartbeat.objects.create(name="worker", beat_at=timezone.now() - timedelta(seconds=600))
+    DutyLease.objects.create(
+        name="reconcile",
+        interval_seconds=60,
+        last_started_at=timezone.now() - timedelta(seconds=900),
+    )
+    region = Region.objects.get(slug="eu-west")
+    plan = Plan.objects.get(slug="rust-8gb")
+    stock = region_stock(region=region, plan=plan)
+    settings.STOCK_WARN_BELOW = stock + 1  # exactly at the edge for this pair
+
+    out, error = _doctor()
+    assert error is None, out
+    warns = [line for line in out.splitlines() if line.startswith("WARN")]
+    assert warns[0] == (
+        "WARN: Alerts are delivered somewhere (ALERT_URLS): ALERT_URLS is empty: alerts are "
+        "only stored (admin → Core → Alerts), nobody is told. Set one or more apprise URLs, "
+        "e.g. mailto://..., or json:// to a webhook"
+    )
+    assert warns[1].startswith(
+        "WARN: The worker beats and its duties run: the worker's last heartbeat was 60"
+    )
+    assert warns[2].startswith("WARN: The worker beats and its duties run: duty 'reconcile'")
+    assert warns[2].endswith("s ago (limit 120s)")
+    below = stock + 1
+    assert (
+        f"WARN: Every region can place at least {below} more of each active plan: region "
+        f"'eu-west' can place {stock} more 'rust-8gb' (threshold {below}, STOCK_WARN_BELOW): "
+        "add ports or nodes in the panel, then `manage.py panel_sync`"
+    ) in warns
+    assert out.splitlines()[-1] == f"All checks passed, {len(warns)} warnings."
 
 
 def test_names_each_problem_and_fails(catalog, endpoint, settings):

@@ -1,4 +1,5 @@
-"""`manage.py doctor`: one line per check, "ok" or "FAIL: <what to fix>"; exit 1 on failure."""
+"""`manage.py doctor`: one line per check, "ok", "WARN: <what to look at>" or
+"FAIL: <what to fix>"; exit 1 on a failure (warnings alone exit 0)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ class Command(BaseCommand):
     help = "Check that the catalogue, panel, Stripe and secrets are ready to sell."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        failed = 0
+        failed = warned = 0
         for check in doctor_run():
-            if check.ok:
+            for warning in check.warnings:
+                warned += 1
+                self.stdout.write(self.style.WARNING(f"WARN: {check.name}: {warning}"))
+            if check.ok and not check.warnings:
                 self.stdout.write(f"{self.style.SUCCESS('ok')}    {check.name}")
             for problem in check.problems:
                 failed += 1
@@ -24,4 +28,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"      {detail}")
         if failed:
             raise CommandError(f"{failed} problem{'s' if failed != 1 else ''} to fix.")
-        self.stdout.write(self.style.SUCCESS("All checks passed."))
+        if warned:
+            plural = "s" if warned != 1 else ""
+            self.stdout.write(self.style.SUCCESS(f"All checks passed, {warned} warning{plural}."))
+        else:
+            self.stdout.write(self.style.SUCCESS("All checks passed."))
