@@ -207,7 +207,7 @@ def _check_worker() -> Check:
     return check
 
 
-def _check_stock() -> Check:
+def _check_stock_threshold() -> Check:
     """Uses the shop's own stock rule (catalog.selectors.region_stock: free ports on nodes
     with room for the plan), so the warning matches what checkout will refuse."""
     from catalog.models import Plan, Region
@@ -240,5 +240,5 @@ def doctor_run() -> list[Check]:
         _check_secrets(),
         _check_alert_urls(),
         _check_worker(),
-        _check_stock(),
+        _check_stock_threshold(),
     ]
