@@ -239,13 +239,19 @@ def test_web_process_killed_mid_webhook_loses_no_paid_order(
     sb = stripe_sandbox
     sb.deliver_callback = None
     sb.webhook_url = url + "/api/stripe/webhook"
+    # Events go to webhook endpoints (objects, as on Stripe): point the pre-made one at the
+    # web process.
+    sb.default_endpoint["url"] = sb.webhook_url
     orders = {
         name: Order.objects.get(pk=checkout(client, server_name=name).json()["order_id"])
         for name in ("rolled-back", "committed", "never-redelivered")
     }
 
     def web(point: str):
-        proc = spawn_web(port=port, point=point, fault_dir=fault_dir)
+        # The paid-session handler reads the session back from Stripe (the sandbox).
+        proc = spawn_web(
+            port=port, point=point, fault_dir=fault_dir, STRIPE_API_BASE=settings.STRIPE_API_BASE
+        )
 
         def up() -> bool:
             try:
