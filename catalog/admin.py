@@ -97,7 +97,8 @@ class PlanAdmin(admin.ModelAdmin):
                 "description": (
                     'environment: fixed values, e.g. {"RCON_PASS": "{random}"}. '
                     'customer_variables: env names the customer picks, e.g. ["MINECRAFT_VERSION"]; '
-                    "they are checked with the egg's rules before payment."
+                    "only variables the egg marks user-editable, checked with the egg's rules "
+                    "before payment."
                 ),
             },
         ),

@@ -7,6 +7,7 @@ panel for each order.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.models import TimeStampedModel
@@ -34,6 +35,15 @@ class Egg(TimeStampedModel):
 
     def variable(self, env_variable: str) -> dict | None:
         return next((v for v in self.variables if v.get("env_variable") == env_variable), None)
+
+    def user_editable(self, env_variable: str) -> bool:
+        """Whether the egg lets a server's user change this variable (`user_editable` on the
+        panel's egg variable; pterodactyl/panel v1.11.8 app/Models/EggVariable.php). The
+        panel's own client API refuses the others (StartupController::update); the
+        application API we use does not, so we keep the rule. A variable the egg does not
+        have, or a row synced without the flag, counts as not editable."""
+        spec = self.variable(env_variable)
+        return bool(spec and spec.get("user_editable") is True)
 
 
 class Game(TimeStampedModel):
@@ -102,6 +112,40 @@ class Plan(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.game.name} {self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        problems = self.customer_variable_problems()
+        if problems:
+            raise ValidationError({"customer_variables": problems})
+
+    def customer_variable_problems(self) -> list[str]:
+        """Why some of `customer_variables` cannot be offered to customers ([] if all can):
+        each must be a variable of the plan's egg that the egg marks user-editable."""
+        names = self.customer_variables
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return ['List env names of the egg, e.g. ["MINECRAFT_VERSION"].']
+        egg = Egg.objects.filter(ptero_egg_id=self.egg_id).first() if self.egg_id else None
+        if egg is None:  # the egg field reports its own error
+            return []
+        problems = []
+        for name in names:
+            if egg.variable(name) is None:
+                problems.append(
+                    f"{name}: egg {egg.ptero_egg_id} ({egg.name}) has no such variable."
+                )
+            elif not egg.user_editable(name):
+                problems.append(
+                    f"{name}: egg {egg.ptero_egg_id} ({egg.name}) does not let users edit it, "
+                    "so only the operator sets it: give its value in environment instead."
+                )
+        return problems
+
+    def offered_variables(self) -> list[str]:
+        """The customer variables a customer may actually set: those the egg marks
+        user-editable (a plan saved before that rule may still list others)."""
+        names = self.customer_variables if isinstance(self.customer_variables, list) else []
+        return [n for n in names if isinstance(n, str) and self.egg.user_editable(n)]
 
     def port_bounds(self) -> list[tuple[int, int]]:
         """`port_range` as inclusive (low, high) pairs; [] means any port."""

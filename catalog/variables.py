@@ -133,7 +133,9 @@ def rule_errors(value: str | None, rules: str, label: str) -> list[str]:
 def variables_validate(*, plan: Plan, values: dict[str, Any]) -> dict[str, str]:
     """Check the customer's choices: only variables the plan offers, each valid under the
     egg's rules. Returns the values as strings (the panel stores text)."""
-    allowed = set(plan.customer_variables)
+    # Only variables the egg marks user-editable, whatever the plan lists: the others are
+    # the operator's (plan environment or egg default), never the customer's.
+    allowed = set(plan.offered_variables())
     unknown = sorted(set(values) - allowed)
     if unknown:
         raise VariableError(
@@ -158,7 +160,9 @@ def environment_for(*, egg: Egg, plan: Plan, chosen: dict[str, str]) -> dict[str
     apply an egg's defaults to variables left out (it stores ""), so we always send all."""
     env = {v["env_variable"]: str(v.get("default_value") or "") for v in egg.variables}
     env.update({k: _plan_value(str(v)) for k, v in plan.environment.items()})
-    env.update(chosen)
+    # A customer value for a variable the egg keeps for the operator never reaches the panel
+    # (an order taken before the rule, or a plan edited since).
+    env.update({k: v for k, v in chosen.items() if egg.user_editable(k)})
     return env
 
 

@@ -38,7 +38,21 @@ def _check_plans() -> list[Check]:
                 f"plan '{plan.slug}' has no Stripe price: create a price in Stripe and set its "
                 "id (price_...) on the plan (admin → Catalog → Plans)"
             )
-    return [eggs, prices]
+    return [eggs, prices, _check_plan_variables(known)]
+
+
+def _check_plan_variables(known: set[int]) -> Check:
+    from catalog.models import Plan
+
+    check = Check("Plans offer customers only user-editable egg variables")
+    plans = Plan.objects.filter(active=True, egg_id__in=known).select_related("egg")
+    for plan in plans.order_by("slug"):
+        for problem in plan.customer_variable_problems():
+            check.problems.append(
+                f"plan '{plan.slug}' offers {problem} Remove it from the plan's customer "
+                "variables (admin → Catalog → Plans)"
+            )
+    return check
 
 
 def _check_regions() -> list[Check]:

@@ -118,6 +118,11 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[GIVRwrld] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
+# The game panel's e-mail rule on top of allauth's own checks (accounts/panel_email.py).
+ACCOUNT_FORMS = {
+    "signup": "accounts.forms.PanelSignupForm",
+    "add_email": "accounts.forms.PanelAddEmailForm",
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,13 +1,21 @@
 """The product's only Pterodactyl client (panel v1.11.x Application API + a few Client API calls).
 
-Rules this module keeps (see /work/shared/reference/pterodactyl-api.md):
+Rules this module keeps; the panel files are pterodactyl/panel at tag v1.11.8:
 
 * ``Accept: application/json`` on every request, ``Content-Type: application/json`` on bodies.
-  Without them the panel answers errors with HTML or redirects and sees JSON bodies as empty.
+  Without them the panel answers errors with HTML or redirects (app/Exceptions/Handler.php
+  renders JSON only when ``$request->expectsJson()``) and sees JSON bodies as empty.
 * Explicit timeouts everywhere (connect 5 s); ``POST /servers`` waits on Wings, so it gets
   ``create_timeout`` (≥ 60 s by default).
-* Lists are walked page by page with an explicit ``per_page``; next-page URLs are built here.
-* Filters are substring matches: exact lookups use ``/external/{id}`` or compare client-side.
+* Lists are walked page by page with an explicit ``per_page`` (the controllers'
+  ``->paginate($request->query('per_page') ?? 50)``); next-page URLs are built here.
+* Filters are substring matches (spatie/laravel-query-builder ``allowedFilters([...])`` in
+  app/Http/Controllers/Api/Application/Users/UserController.php and Servers/ServerController.php
+  are partial filters): exact lookups use ``/external/{id}`` or compare client-side.
+* Text is compared as the panel's MySQL compares it: without case (config/database.php,
+  ``utf8mb4_unicode_ci``). ``/users/external/{id}`` and ``/servers/external/{id}``
+  (``->where('external_id', $external_id)`` in the External*Controller.php files) therefore
+  match an external id in any case, and e-mails are compared case-folded here.
 * No retries here: the caller decides, using the error class (retryable/terminal/not found) and
   ``outcome_unknown``. Rate-limit headers are recorded on every response (``rate_limit``).
 * The API keys never appear in reprs, logs or error messages; httpx exceptions are wrapped
@@ -506,7 +514,8 @@ class PanelClient:
         return self._map("GET /users/{user_id}", lambda: PanelUser.from_api(a))
 
     def user_get_by_external_id(self, *, external_id: str) -> PanelUser | None:
-        """Exact match on external_id; None when there is none."""
+        """The user with this external_id, matched as the panel matches it (case-insensitive:
+        utf8mb4_unicode_ci); None when there is none."""
         _require_external_id(external_id)
         try:
             a = self._get_item(
@@ -658,7 +667,8 @@ class PanelClient:
         return self._map(f"GET {template}", lambda: PanelServer.from_api(a))
 
     def server_get_by_external_id(self, *, external_id: str) -> PanelServer | None:
-        """Exact match on external_id (the idempotency key); None when there is none."""
+        """The server with this external_id (the idempotency key), matched as the panel matches
+        it (case-insensitive: utf8mb4_unicode_ci); None when there is none."""
         _require_external_id(external_id)
         template = "/servers/external/{external_id}"
         try:

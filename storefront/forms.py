@@ -80,7 +80,7 @@ def variable_input(*, spec: dict, value: str | None) -> VariableInput:
 
 def variable_inputs(*, plan: Plan, data: Mapping[str, str] | None = None) -> list[VariableInput]:
     inputs = []
-    for env in plan.customer_variables:
+    for env in plan.offered_variables():
         spec = plan.egg.variable(env)
         if spec is None:
             continue

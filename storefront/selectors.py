@@ -120,7 +120,7 @@ def server_controls(order: Order) -> dict[str, Any]:
         .exclude(pk=plan.pk)
     )
     variables = []
-    for name in plan.customer_variables:
+    for name in plan.offered_variables():
         spec = plan.egg.variable(name)
         if spec:
             current = order.variables.get(name, spec.get("default_value", ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,6 +12,9 @@ from typing import Any
 
 GENERIC_500 = "An unexpected error was encountered while processing this request, please try again."
 NOT_FOUND = "The requested resource could not be found on the server."
+
+#: (status, headers, body) as every handler returns it.
+Response = tuple[int, list[tuple[str, str]], bytes]
 
 STATUS_TEXT = {
     200: "OK",
@@ -90,16 +94,32 @@ def display(detail: str, code: str = "DisplayException", status: int = 400) -> A
     return ApiError(status, code, detail)
 
 
-def normalise(value: Any, key: str | None = None) -> Any:
-    """Laravel TrimStrings (except password) + ConvertEmptyStringsToNull, recursively."""
+# PCRE \s under the /u flag (Unicode separators and \t\n\v\f\r, U+0085) plus U+FEFF and U+200B.
+_TRIM_CHARS = (
+    "".join(
+        ch
+        for ch in map(chr, range(0x3000 + 1))
+        if unicodedata.category(ch).startswith("Z") or ch in "\t\n\x0b\x0c\r\x85"
+    )
+    + "\ufeff\u200b"
+)
+_TRIM_EXCEPT = ("current_password", "password", "password_confirmation")
+
+
+def normalise(value: Any, key: str = "") -> Any:
+    r"""The panel's global middleware (pterodactyl/panel v1.11.8 app/Http/Kernel.php): Laravel
+    10.1.4 TrimStrings (``preg_replace('~^[\s\x{FEFF}\x{200B}]+|[\s\x{FEFF}\x{200B}]+$~u'``,
+    except the top-level password fields) then ConvertEmptyStringsToNull, recursively; nested
+    keys are dotted (``a.password`` is trimmed)."""
     if isinstance(value, str):
-        if key not in ("password", "password_confirmation"):
-            value = value.strip()
+        if key not in _TRIM_EXCEPT:
+            value = value.strip(_TRIM_CHARS)
         return None if value == "" else value
+    prefix = f"{key}." if key else ""
     if isinstance(value, dict):
-        return {k: normalise(v, k) for k, v in value.items()}
+        return {k: normalise(v, f"{prefix}{k}") for k, v in value.items()}
     if isinstance(value, list):
-        return [normalise(v) for v in value]
+        return [normalise(v, f"{prefix}{i}") for i, v in enumerate(value)]
     return value
 
 
@@ -149,11 +169,37 @@ class Request:
     input: dict[str, Any] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
 
+    def acceptable_types(self) -> list[str]:
+        """Symfony's AcceptHeader as Laravel's getAcceptableContentTypes() uses it: entries
+        sorted by ``q`` (highest first), ties kept in header order."""
+        entries = []
+        for index, part in enumerate(self.headers.get("accept", "").split(",")):
+            media, *params = [p.strip() for p in part.split(";")]
+            if not media:
+                continue
+            quality = 1.0
+            for param in params:
+                name, _, value = param.partition("=")
+                if name.strip().lower() == "q":
+                    try:
+                        quality = float(value)
+                    except ValueError:
+                        quality = 1.0
+            entries.append((-quality, index, media))
+        return [media for _, _, media in sorted(entries)]
+
     @property
     def wants_json(self) -> bool:
-        accept = self.headers.get("accept", "")
-        first = accept.split(",")[0].split(";")[0].strip().lower()
-        return "/json" in first or "+json" in first
+        """laravel/framework v10.1.4 src/Illuminate/Http/Concerns/InteractsWithContentTypes.php
+        ``expectsJson()``: the preferred Accept type contains ``/json`` or ``+json``, or an
+        ``X-Requested-With: XMLHttpRequest`` request (not PJAX) that accepts anything."""
+        acceptable = self.acceptable_types()
+        if acceptable and ("/json" in acceptable[0].lower() or "+json" in acceptable[0].lower()):
+            return True
+        ajax = self.headers.get("x-requested-with", "") == "XMLHttpRequest"
+        any_type = not acceptable or acceptable[0] in ("*/*", "*")
+        pjax = self.headers.get("x-pjax", "") not in ("", "0")  # PHP: == true
+        return ajax and not pjax and any_type
 
     def q(self, name: str) -> Any:
         return self.query.get(name)
@@ -177,9 +223,7 @@ def parse_body(req: Request) -> None:
     req.input = merged
 
 
-def json_response(
-    status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()
-) -> tuple[int, list[tuple[str, str]], bytes]:
+def json_response(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> Response:
     body = b"" if payload is None else json.dumps(payload).encode()
     hdrs = list(headers)
     if payload is not None:

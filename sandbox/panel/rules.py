@@ -31,16 +31,21 @@ answers ``The X may not be greater than 20 characters.`` rather than Laravel 11'
 
 from __future__ import annotations
 
+import csv
 import re
-import urllib.parse
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .email_rfc import is_valid_email
+from .url_rule import is_valid_url
 
 __all__ = [
     "LARAVEL11_MESSAGES",
     "PANEL_MESSAGES",
     "CustomRule",
+    "filter_validate_int",
     "is_numeric",
     "php_regex",
     "validate",
@@ -142,8 +147,15 @@ IMPLICIT = {"required", "present", "required_with", "required_without", "accepte
 NUMERIC_RULES = {"numeric", "integer"}
 SIZE_RULES = {"min", "max", "between", "size"}
 
-_NUMERIC_RE = re.compile(r"^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*$")
-_INT_RE = re.compile(r"^[+-]?\d+$")
+# PHP is_numeric(): optional leading and (PHP 8) trailing whitespace, ASCII digits only.
+_NUMERIC_RE = re.compile(
+    r"^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*$", re.ASCII
+)
+# PHP filter_var($v, FILTER_VALIDATE_INT) on a string (ext/filter/logical_filters.c
+# php_filter_int): surrounding whitespace trimmed, then "0", or an optional sign and a digit
+# 1-9 followed by digits ("+0"/"-0" too), within a 64-bit integer. "05" and "1.0" fail.
+_FILTER_INT_RE = re.compile(r"^[ \t\n\r\v]*(?:0|[+-]?0|[+-]?[1-9][0-9]*)[ \t\n\r\v]*$", re.ASCII)
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -168,15 +180,24 @@ def is_numeric(value: Any) -> bool:
     return isinstance(value, str) and bool(_NUMERIC_RE.match(value))
 
 
-def _is_integer(value: Any) -> bool:
-    # PHP filter_var($v, FILTER_VALIDATE_INT): true -> 1 passes, false fails, "1.0" fails.
+def filter_validate_int(value: Any) -> bool:
+    """Laravel's ``integer`` rule: ``filter_var($value, FILTER_VALIDATE_INT) !== false``
+    (laravel/framework v10.1.4 src/Illuminate/Validation/Concerns/ValidatesAttributes.php).
+
+    A scalar is first turned into its PHP string: ``true`` -> "1" passes, ``false`` -> "" fails,
+    the float 5.0 -> "5" passes, 1e20 -> "1.0E+20" fails. Strings: "05", "1.0", "1e3", "0x1A"
+    and digits outside ASCII fail; " 7 ", "+7", "-0" pass.
+    """
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return True
+        return _INT64[0] <= value <= _INT64[1]
     if isinstance(value, float):
-        return value.is_integer()
-    return isinstance(value, str) and bool(_INT_RE.match(value))
+        # PHP turns a float into a string with precision 14 (%.14G): exponent form from 1e14.
+        return value.is_integer() and abs(value) < 1e14
+    if not isinstance(value, str) or not _FILTER_INT_RE.match(value):
+        return False
+    return _INT64[0] <= int(value.strip(" \t\n\r\v")) <= _INT64[1]
 
 
 def _is_empty(value: Any) -> bool:
@@ -185,6 +206,13 @@ def _is_empty(value: Any) -> bool:
     if isinstance(value, str) and value.strip() == "":
         return True
     return isinstance(value, list | dict) and len(value) == 0
+
+
+def _php_loose_equal(a: str, b: str) -> bool:
+    """PHP 8 ``==`` between two strings: numerically when both are numeric strings."""
+    if is_numeric(a) and is_numeric(b):
+        return float(a) == float(b)
+    return a == b
 
 
 def _php_str(value: Any) -> str:
@@ -226,10 +254,13 @@ def _parse(rules: str | Sequence[str | CustomRule]) -> list[tuple[str, list[str]
             continue
         name, _, param = item.partition(":")
         name = name.strip().lower()
+        # ValidationRuleParser::normalizeRule: 'int' and 'bool' are aliases.
+        name = {"int": "integer", "bool": "boolean"}.get(name, name)
         if name in {"regex", "not_regex"}:
             params = [param]
         elif param:
-            params = [p.strip() for p in param.split(",")]
+            # ValidationRuleParser::parseParameters: str_getcsv(), no trimming.
+            params = next(csv.reader([param], delimiter=",", quotechar='"', escapechar="\\"))
         else:
             params = []
         parsed.append((name, params))
@@ -248,7 +279,7 @@ def _check(name: str, params: list[str], value: Any, numeric: bool) -> bool:
     if name == "string":
         return isinstance(value, str)
     if name == "integer":
-        return _is_integer(value)
+        return filter_validate_int(value)
     if name == "numeric":
         return is_numeric(value)
     if name == "boolean":
@@ -275,22 +306,23 @@ def _check(name: str, params: list[str], value: Any, numeric: bool) -> bool:
         except (ValueError, re.error):
             return False
         return found if name == "regex" else not found
-    if name == "alpha_dash":
+    if name in {"alpha_dash", "alpha_num"}:
+        # Laravel 10.1.4: /\A[\pL\pM\pN_-]+\z/u (alpha_dash) and /\A[\pL\pM\pN]+\z/u; with the
+        # "ascii" parameter only [a-zA-Z0-9] (plus _-).
         if not isinstance(value, str) and not is_numeric(value):
             return False
         text = _php_str(value)
-        return bool(text) and all(c.isalnum() or c in "_-" for c in text)
-    if name == "alpha_num":
-        if not isinstance(value, str) and not is_numeric(value):
-            return False
-        text = _php_str(value)
-        return bool(text) and all(c.isalnum() for c in text)
-    if name == "in":
-        if isinstance(value, list | dict):
-            return False
-        return _php_str(value) in params
-    if name == "not_in":
-        return _php_str(value) not in params
+        extra = "_-" if name == "alpha_dash" else ""
+        if params and params[0] == "ascii":
+            return bool(text) and all((c.isascii() and c.isalnum()) or c in extra for c in text)
+        return bool(text) and all(unicodedata.category(c)[0] in "LMN" or c in extra for c in text)
+    if name in {"in", "not_in"}:
+        # validateIn: ``! is_array($value) && in_array((string) $value, $parameters)`` with PHP's
+        # loose ==, so "01" is in "1" (two numeric strings compare as numbers).
+        found = not isinstance(value, list | dict) and any(
+            _php_loose_equal(_php_str(value), p) for p in params
+        )
+        return found if name == "in" else not found
     if name == "digits":
         text = _php_str(value)
         return (
@@ -308,17 +340,10 @@ def _check(name: str, params: list[str], value: Any, numeric: bool) -> bool:
             and int(params[0]) <= len(text) <= int(params[1])
         )
     if name == "url":
-        if not isinstance(value, str):
-            return False
-        parsed = urllib.parse.urlsplit(value)
-        return (
-            bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*$", parsed.scheme or ""))
-            and bool(parsed.netloc)
-            and " " not in value
-        )
+        return is_valid_url(value)
     if name == "email":
-        return isinstance(value, str) and bool(re.match(r"^[^@\s]+@[^@\s]+$", value))
-    # Unknown rules are treated as passing (documented limitation).
+        return is_valid_email(value)
+    # Rules no v1.11.8 stock egg uses are not implemented and pass (docs/panel-sandbox.md).
     return True
 
 

@@ -8,6 +8,7 @@ import os
 import re
 import tempfile
 import threading
+import unicodedata
 import uuid as uuidlib
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -42,6 +43,19 @@ def iso(ts: float) -> str:
 def raw_ts(ts: float) -> str:
     """Raw model dump format, e.g. ``2024-10-24T18:04:30.000000Z``."""
     return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+
+
+def collate(value: Any) -> str:
+    """A comparison key for MySQL/MariaDB ``utf8mb4_unicode_ci``, the panel's collation
+    (pterodactyl/panel v1.11.8 config/database.php ``'collation' => 'utf8mb4_unicode_ci'``).
+
+    Under it ``WHERE external_id = ?`` and ``unique:`` rules ignore letter case, accents and
+    trailing spaces (a PAD SPACE collation): ``Order-1`` = ``order-1`` = ``ORDER-1 ``, and
+    ``Straße`` = ``strasse``. Case folding plus dropping combining marks approximates the UCA
+    4.0.0 weights the collation uses; exotic ties (e.g. ignorable characters) are not modelled.
+    """
+    text = unicodedata.normalize("NFKD", str(value).rstrip(" ").casefold())
+    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 def validate_key(key: str, prefix: str) -> str:
@@ -103,9 +117,22 @@ class State:
         return [a for a in self.allocations.values() if a["server_id"] == server_id]
 
     def server_by_external_id(self, external_id: str) -> Record | None:
+        """``Server::query()->where('external_id', $id)->firstOrFail()`` under the panel's
+        collation (pterodactyl/panel v1.11.8
+        app/Http/Controllers/Api/Application/Servers/ExternalServerController.php)."""
+        wanted = collate(external_id)
         for server in sorted(self.servers.values(), key=lambda s: s["id"]):
-            if server["external_id"] == external_id:
+            if server["external_id"] is not None and collate(server["external_id"]) == wanted:
                 return server
+        return None
+
+    def user_by_external_id(self, external_id: str) -> Record | None:
+        """pterodactyl/panel v1.11.8
+        app/Http/Controllers/Api/Application/Users/ExternalUserController.php, same collation."""
+        wanted = collate(external_id)
+        for user in sorted(self.users.values(), key=lambda u: u["id"]):
+            if user["external_id"] is not None and collate(user["external_id"]) == wanted:
+                return user
         return None
 
     def node_usage(self, node_id: int) -> tuple[int, int]:

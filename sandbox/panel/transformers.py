@@ -13,18 +13,27 @@ NULL_RESOURCE: dict[str, Any] = {"object": "null_resource", "attributes": None}
 
 
 def parse_includes(raw: Any) -> Include:
-    """``a,b.c`` or ``include[]=a`` → tree; names trimmed, max depth 2 (Fractal recursion)."""
+    """Includes as pterodactyl/panel v1.11.8
+    app/Http/Controllers/Api/Application/ApplicationApiController.php reads them: a string is
+    split on commas, an array (``include[]=``) is taken item by item (not split); each name is
+    trimmed and empty ones dropped. league/fractal 0.20.1 Manager::parseIncludes then drops a
+    ``:modifier`` suffix and keeps two levels (``limitRecursion(2)``); names inside a dotted
+    path are not trimmed, so ``servers. x`` asks for an include called `` x``."""
     names: list[str] = []
     if isinstance(raw, str):
         names = raw.split(",")
+    elif isinstance(raw, dict):
+        names = [v for v in raw.values() if isinstance(v, str)]
     elif isinstance(raw, list):
-        for item in raw:
-            if isinstance(item, str):
-                names.extend(item.split(","))
+        names = [item for item in raw if isinstance(item, str)]
     tree: Include = {}
     for name in names:
+        name = name.strip()
+        if not name:
+            continue
+        name = name.split(":", 1)[0]
         node = tree
-        for part in [p.strip() for p in name.split(".") if p.strip()][:2]:
+        for part in name.split(".")[:2]:
             node = node.setdefault(part, {})
     return tree
 
@@ -423,20 +432,23 @@ class Transformer:
         st = self.state
         node = st.nodes[s["node_id"]]
         egg = st.eggs.get(s["egg_id"])
-        env = self.environment(s)
-        invocation = s["startup"]
-        for key, value in env.items():
-            invocation = invocation.replace("{{" + key + "}}", "" if value is None else str(value))
-        allocs = sorted(st.server_allocations(s["id"]), key=lambda a: a["id"])
+        # app/Services/Servers/StartupCommandService.php: str_replace() of SERVER_MEMORY,
+        # SERVER_IP, SERVER_PORT, then each egg variable in order ("[hidden]" when the variable is
+        # not user-viewable). Nothing else is replaced ({{server.build.default.port}} is Wings').
         default = st.allocations.get(s["allocation_id"])
-        for key, value in (
-            ("server.build.default.ip", default["ip"] if default else ""),
-            ("server.build.default.port", default["port"] if default else ""),
-            ("SERVER_MEMORY", s["memory"]),
+        replacements: list[tuple[str, str]] = [
+            ("SERVER_MEMORY", str(s["memory"])),
             ("SERVER_IP", default["ip"] if default else ""),
-            ("SERVER_PORT", default["port"] if default else ""),
-        ):
-            invocation = invocation.replace("{{" + key + "}}", str(value))
+            ("SERVER_PORT", str(default["port"]) if default else ""),
+        ]
+        for var in st.egg_variables(s["egg_id"]):
+            key = var["env_variable"]
+            value = s["env"][key] if key in s["env"] else var["default_value"]
+            replacements.append((key, str(value) if var["user_viewable"] else "[hidden]"))
+        invocation = s["startup"]
+        for key, value in replacements:
+            invocation = invocation.replace("{{" + key + "}}", value)
+        allocs = sorted(st.server_allocations(s["id"]), key=lambda a: a["id"])
         variables = [
             self.item(
                 "egg_variable",

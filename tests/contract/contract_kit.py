@@ -165,6 +165,46 @@ class Target:
             time.sleep(seconds)
 
 
+# --- raw HTTP, for rules the product's client never sends on purpose ----------------------------
+
+
+def raw_client(target: Target) -> Any:
+    """An httpx.Client with the application key, against the sandbox (WSGI) or the real panel.
+
+    The rule tests send requests ``PanelClient`` would never build (a bad e-mail, "05", a
+    lower-case ``bearer``) to pin what the panel answers."""
+    import httpx
+
+    headers = {"Accept": "application/json"}
+    if target.sandbox is not None:
+        headers["Authorization"] = f"Bearer {target.sandbox.app_key}"
+        return httpx.Client(
+            transport=httpx.WSGITransport(app=target.sandbox.app),
+            base_url=SANDBOX_BASE_URL,
+            headers=headers,
+        )
+    headers["Authorization"] = f"Bearer {REAL_KEY}"
+    return httpx.Client(base_url=REAL_URL, headers=headers, timeout=60.0)
+
+
+def raw_server_body(world: World, *, external_id: str, **overrides: Any) -> dict[str, Any]:
+    """A POST /servers body built from the world's egg, like ``server_spec`` but as JSON."""
+    body: dict[str, Any] = {
+        "name": f"{external_id} test",
+        "user": world.user_id,
+        "egg": world.egg.id,
+        "docker_image": world.egg.docker_image,
+        "startup": world.egg.startup,
+        "environment": world.egg.default_environment(),
+        "limits": {"memory": 512, "swap": 0, "disk": 1024, "io": 500, "cpu": 50},
+        "feature_limits": {"databases": 0, "allocations": 0, "backups": 0},
+        "external_id": external_id,
+        "skip_scripts": True,
+    }
+    body.update(overrides)
+    return body
+
+
 # --- fixtures used by the write tests -----------------------------------------------------------
 
 

@@ -1,4 +1,6 @@
-"""§1.3/§1.4 authentication, ACL and check order; §3.4 rate limiting."""
+"""Authentication, ACL and check order (pterodactyl/panel v1.11.8 app/Http/Kernel.php middleware
+groups, app/Services/Acl/Api/AdminAcl.php); rate limiting (app/Providers/RouteServiceProvider.php,
+config/http.php)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import httpx
 
 from sandbox.panel import PanelSandbox
 
-from .conftest import FakeClock, make_client, single_error
+from .conftest import FakeClock, make_client, server_payload, single_error
 
 OTHER_APP = "ptla_OtherAdmin1" + "a" * 32
 USER_CLIENT = "ptlc_PlainUser01" + "b" * 32
@@ -30,7 +32,12 @@ def test_expired_key_401(sb: PanelSandbox, clock: FakeClock) -> None:
 
 
 def test_application_key_refused_on_client_api(sb: PanelSandbox, api: httpx.Client) -> None:
-    r = api.get("/api/client/servers/abcdefgh")
+    """pterodactyl/panel v1.11.8 app/Http/Kernel.php 'client-api' group: SubstituteClientBindings
+    runs before RequireClientApiKey, so an unknown server is a 404 even for an application key;
+    a known one is the 403."""
+    assert api.get("/api/client/servers/abcdefgh").status_code == 404
+    server = api.post("/api/application/servers", json=server_payload()).json()["attributes"]
+    r = api.get(f"/api/client/servers/{server['identifier']}")
     assert r.status_code == 403
     assert single_error(r) == (
         "AccessDeniedHttpException",
@@ -138,9 +145,16 @@ def test_client_bucket_is_separate(sb: PanelSandbox, api: httpx.Client) -> None:
     sb.faults.rate_limit = 1
     api.get("/api/application/users")
     assert api.get("/api/application/users").status_code == 429
+    sb.faults.rate_limit = 240
+    server = api.post("/api/application/servers", json=server_payload()).json()["attributes"]
+    sb.faults.rate_limit = 1
     with make_client(sb, key=sb.client_key) as c:
+        # Binding (404) comes before throttle:api.client, so a miss carries no limit headers.
         r = c.get("/api/client/servers/abcdefgh")
         assert r.status_code == 404
+        assert "x-ratelimit-limit" not in r.headers
+        r = c.get(f"/api/client/servers/{server['identifier']}")
+        assert r.status_code == 200
         assert r.headers["x-ratelimit-limit"] == "720"
 
 

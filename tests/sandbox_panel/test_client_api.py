@@ -1,4 +1,6 @@
-"""§5 client API: view, resources (409 rules), power."""
+"""Client API: view, resources (409 rules), power (pterodactyl/panel v1.11.8
+app/Http/Controllers/Api/Client/Servers/, app/Http/Middleware/Api/Client/Server/
+AuthenticateServerAccess.php)."""
 
 from __future__ import annotations
 

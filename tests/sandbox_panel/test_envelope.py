@@ -1,4 +1,6 @@
-"""§2 envelope/pagination/filters/sorts, §3 error shapes, §1.2 Accept and JSON handling."""
+"""Envelope, pagination, filters and sorts (spatie/laravel-query-builder 5.1.2, league/fractal
+0.20.1), error shapes (pterodactyl/panel v1.11.8 app/Exceptions/Handler.php), Accept and JSON
+handling (app/Http/Middleware/Api/IsValidJson.php)."""
 
 from __future__ import annotations
 

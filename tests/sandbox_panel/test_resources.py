@@ -1,4 +1,5 @@
-"""§4.1 users, §4.2 locations, §4.3 nodes (incl. deployable), §4.4 allocations, §4.5 nests/eggs."""
+"""Users, locations, nodes (incl. deployable), allocations, nests/eggs (pterodactyl/panel v1.11.8
+app/Http/Controllers/Api/Application/{Users,Locations,Nodes,Nests}/ and their form requests)."""
 
 from __future__ import annotations
 
@@ -65,9 +66,10 @@ def test_create_user_validation(api: httpx.Client) -> None:
         "/api/application/users",
         json=new_user(username="ab", external_id=12, language="fr", email="nope"),
     )
+    # Order = app/Models/User.php $validationRules key order (collect()->only() keeps it).
     assert errors(r) == [
-        ("external_id", "string", "The Third Party Identifier must be a string."),
         ("email", "email", "The email must be a valid email address."),
+        ("external_id", "string", "The Third Party Identifier must be a string."),
         ("username", "p_username", USERNAME_MSG),
         ("language", "in", "The selected language is invalid."),
     ]
@@ -81,8 +83,8 @@ def test_user_uniqueness_case_insensitive(api: httpx.Client) -> None:
         json=new_user(email="ALICE@example.com", username="ALICE_01", external_id="e1"),
     )
     assert errors(r) == [
-        ("external_id", "unique", "The Third Party Identifier has already been taken."),
         ("email", "unique", "The email has already been taken."),
+        ("external_id", "unique", "The Third Party Identifier has already been taken."),
         ("username", "unique", "The username has already been taken."),
     ]
 
@@ -132,7 +134,8 @@ def test_delete_user_with_servers_refused(sb: PanelSandbox, api: httpx.Client) -
 # ----------------------------------------------------------------------------- locations
 def test_locations_crud(api: httpx.Client) -> None:
     r = api.post("/api/application/locations", json={"short": "us-east"})
-    assert errors(r) == [("short", "unique", "The short has already been taken.")]
+    # StoreLocationRequest::attributes(): 'short' => 'Location Identifier'.
+    assert errors(r) == [("short", "unique", "The Location Identifier has already been taken.")]
     r = api.delete("/api/application/locations/1")
     assert single_error(r) == (
         "HasActiveNodesException",
@@ -141,7 +144,10 @@ def test_locations_crud(api: httpx.Client) -> None:
     )
     new = api.post("/api/application/locations", json={"short": "ap", "long": "Tokyo"}).json()
     lid = new["attributes"]["id"]
+    # UpdateLocationRequest extends StoreLocationRequest: short stays required on PATCH.
     r = api.patch(f"/api/application/locations/{lid}", json={"long": "Osaka"})
+    assert errors(r) == [("short", "required", "The Location Identifier field is required.")]
+    r = api.patch(f"/api/application/locations/{lid}", json={"short": "ap", "long": "Osaka"})
     assert r.json()["attributes"]["long"] == "Osaka"
     assert (
         api.get("/api/application/locations?filter[long]=osa").json()["meta"]["pagination"]["total"]

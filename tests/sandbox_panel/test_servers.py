@@ -1,4 +1,5 @@
-"""§4.6 servers: create (validation, order, deploy, env), updates, status machine, delete."""
+"""Servers: create (validation, order, deploy, env), updates, status machine, delete
+(pterodactyl/panel v1.11.8 app/Http/Controllers/Api/Application/Servers/, app/Services/Servers/)."""
 
 from __future__ import annotations
 
@@ -311,7 +312,7 @@ def test_details_full_replace(api: httpx.Client) -> None:
     attrs = r.json()["attributes"]
     assert (attrs["name"], attrs["external_id"], attrs["description"]) == ("Renamed", None, "")
     r = api.patch(f"{S}/{a['id']}/details", json={"name": "x"})
-    assert errors(r) == [("user", "required", "The user field is required.")]
+    assert errors(r) == [("user", "required", "The User ID field is required.")]
 
 
 def test_build_rules(api: httpx.Client) -> None:

@@ -35,6 +35,7 @@ def test_demo_setup_is_all_green(catalog, endpoint):
     assert lines == [
         "ok    Every active plan has a synced egg",
         "ok    Every active plan has a Stripe price",
+        "ok    Plans offer customers only user-editable egg variables",
         "ok    Every active region maps to a node",
         "ok    Every mapped node has free ports for a plan",
         "ok    The panel URL and application key work",
