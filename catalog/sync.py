@@ -98,8 +98,12 @@ def catalog_sync_nodes(*, client: PanelClient, report: SyncReport) -> None:
         )
         report.nodes += 1
         seen: set[int] = set()
+        # Read the panel first, then write: on SQLite a transaction holds the database's one
+        # write lock, and panel calls inside it would stall every other writer (provisioning,
+        # the duty leases) for as long as the panel takes to answer.
+        allocations = client.allocations_list(node_id=pnode.id)
         with transaction.atomic():
-            for palloc in client.allocations_list(node_id=pnode.id):
+            for palloc in allocations:
                 Allocation.objects.update_or_create(
                     ptero_allocation_id=palloc.id,
                     defaults={

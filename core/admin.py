@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from core.crypto import encrypt
-from core.models import Alert, Heartbeat, Secret
+from core.models import Alert, DutyLease, Heartbeat, Secret
 
 
 class SecretForm(forms.ModelForm):
@@ -61,3 +61,20 @@ class AlertAdmin(ReadOnlyAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["name", "beat_at"]
+
+
+@admin.register(DutyLease)
+class DutyLeaseAdmin(ReadOnlyAdmin):
+    """Who runs each periodic duty and how its last run ended (read-only: only the
+    schedulers' conditional UPDATEs may change a lease)."""
+
+    list_display = [
+        "name",
+        "owner",
+        "expires_at",
+        "interval_seconds",
+        "last_started_at",
+        "last_finished_at",
+        "runs",
+        "last_error",
+    ]

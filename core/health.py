@@ -93,9 +93,39 @@ class _PanelProbe:
 check_panel = _PanelProbe()
 
 
+_NAMED_MAX = 10  # order ids named in a detail; the count says how many more
+
+
+def _named(ids: list[int]) -> str:
+    shown = ", ".join(f"#{i}" for i in ids[:_NAMED_MAX])
+    more = len(ids) - _NAMED_MAX
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def orders_paid_overdue(*, now: Any = None) -> list[int]:
+    """Orders paid longer than READY_PAID_MAX_AGE_MINUTES ago that no worker picked up."""
+    from billing.models import Order, OrderStatus
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.READY_PAID_MAX_AGE_MINUTES)
+    paid = Order.objects.filter(status=OrderStatus.PAID, paid_at__lt=cutoff).order_by("pk")
+    return list(paid.values_list("pk", flat=True))
+
+
+def orders_provisioning_stuck(*, now: Any = None) -> list[int]:
+    """Orders in 'provisioning' whose lease ran out more than READY_PROVISIONING_GRACE_SECONDS
+    ago: their worker died and nothing resumed them (the reconciler should have, within one
+    RECONCILE_INTERVAL_SECONDS)."""
+    from billing.models import Order, OrderStatus
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.READY_PROVISIONING_GRACE_SECONDS)
+    stuck = Order.objects.filter(status=OrderStatus.PROVISIONING, lease_until__lt=cutoff)
+    return list(stuck.order_by("pk").values_list("pk", flat=True))
+
+
 def check_backlog() -> Check:
     """Pending work is moving: no runnable task waiting too long, no order stuck in 'paid'."""
-    from billing.models import Order, OrderStatus
     from core.metrics import task_queue_oldest_age
 
     now = timezone.now()
@@ -106,16 +136,48 @@ def check_backlog() -> Check:
             f"oldest runnable task waited {task_age:.0f}s "
             f"(limit {settings.READY_TASK_MAX_AGE_SECONDS}s)"
         )
-    cutoff = now - timedelta(minutes=settings.READY_PAID_MAX_AGE_MINUTES)
-    stuck = Order.objects.filter(status=OrderStatus.PAID, paid_at__lt=cutoff).count()
-    if stuck:
+    paid = orders_paid_overdue(now=now)
+    if paid:
         problems.append(
-            f"{stuck} order(s) paid more than {settings.READY_PAID_MAX_AGE_MINUTES} min ago "
-            "and not picked up"
+            f"{len(paid)} order(s) paid more than {settings.READY_PAID_MAX_AGE_MINUTES} min ago "
+            f"and not picked up: {_named(paid)}"
         )
     if problems:
         return Check("backlog", False, "; ".join(problems))
     return Check("backlog", True, "no stuck tasks or paid orders")
+
+
+def check_provisioning() -> Check:
+    """No order is stuck in 'provisioning' under a lease its dead worker can no longer renew."""
+    stuck = orders_provisioning_stuck()
+    if stuck:
+        return Check(
+            "provisioning",
+            False,
+            f"{len(stuck)} order(s) in 'provisioning' with a lease expired more than "
+            f"{settings.READY_PROVISIONING_GRACE_SECONDS:.0f}s ago: {_named(stuck)}",
+        )
+    return Check("provisioning", True, "no order stuck under an expired lease")
+
+
+def check_duties() -> Check:
+    """Every periodic duty ran lately: started within twice its interval, or still running
+    under a live lease (core/duties.py)."""
+    from core.duties import duties_overdue
+    from core.models import DutyLease
+
+    if not DutyLease.objects.exists():
+        return Check("duties", False, "no periodic duty has run yet (is a worker running?)")
+    overdue = duties_overdue()
+    if overdue:
+        return Check(
+            "duties",
+            False,
+            "; ".join(
+                f"{o.name}: last started {o.describe_age()} (limit {o.limit:.0f}s)" for o in overdue
+            ),
+        )
+    return Check("duties", True, "every duty ran within twice its interval")
 
 
 READINESS_CHECKS: tuple[Callable[[], Check], ...] = (
@@ -123,6 +185,8 @@ READINESS_CHECKS: tuple[Callable[[], Check], ...] = (
     check_worker,
     check_panel,
     check_backlog,
+    check_provisioning,
+    check_duties,
 )
 
 

@@ -133,6 +133,9 @@ class DatabaseCollector(Collector):
         yield from self._tasks()
         yield from self._alerts()
         yield from self._heartbeats()
+        yield from self._duties()
+        yield from self._stuck()
+        yield self._attempts()
 
     @staticmethod
     def _orders() -> Iterator[Metric]:
@@ -310,6 +313,104 @@ class DatabaseCollector(Collector):
         for name, beat_at in Heartbeat.objects.values_list("name", "beat_at").order_by("name"):
             g.add_metric([name], (now - beat_at).total_seconds())
         yield g
+
+    @staticmethod
+    def _duties() -> Iterator[Metric]:
+        """The duty leases (core/duties.py): the facts /readyz's `duties` check reads."""
+        from core.duties import duty_overdue
+        from core.models import DutyLease
+
+        now = timezone.now()
+        rows = list(DutyLease.objects.order_by("name"))
+        started = GaugeMetricFamily(
+            "givrwrld_duty_last_started_age_seconds",
+            "Seconds since each periodic duty last started (-1 if never).",
+            labels=["duty"],
+        )
+        finished = GaugeMetricFamily(
+            "givrwrld_duty_last_finished_age_seconds",
+            "Seconds since each periodic duty last finished (-1 if never).",
+            labels=["duty"],
+        )
+        interval = GaugeMetricFamily(
+            "givrwrld_duty_interval_seconds",
+            "Each duty's interval, as its last runner was configured.",
+            labels=["duty"],
+        )
+        held = GaugeMetricFamily(
+            "givrwrld_duty_lease_held",
+            "1 while a worker holds the duty's lease (it is running), else 0.",
+            labels=["duty"],
+        )
+        overdue = GaugeMetricFamily(
+            "givrwrld_duty_overdue",
+            "1 when the duty has not started for twice its interval and no live lease says "
+            "it is running (/readyz fails), else 0.",
+            labels=["duty"],
+        )
+        failed = GaugeMetricFamily(
+            "givrwrld_duty_last_run_failed",
+            "1 when the duty's last run ended in an error (see duty_leases.last_error).",
+            labels=["duty"],
+        )
+        runs = CounterMetricFamily(
+            "givrwrld_duty_runs", "Runs of each duty, cluster-wide.", labels=["duty"]
+        )
+
+        def age(t: Any) -> float:
+            return (now - t).total_seconds() if t is not None else -1.0
+
+        for row in rows:
+            labels = [row.name]
+            started.add_metric(labels, age(row.last_started_at))
+            finished.add_metric(labels, age(row.last_finished_at))
+            interval.add_metric(labels, row.interval_seconds)
+            held.add_metric(
+                labels, 1 if row.expires_at is not None and row.expires_at >= now else 0
+            )
+            overdue.add_metric(labels, 0 if duty_overdue(row, now) is None else 1)
+            failed.add_metric(labels, 1 if row.last_error else 0)
+            runs.add_metric(labels, row.runs)
+        yield from (started, finished, interval, held, overdue, failed, runs)
+
+    @staticmethod
+    def _stuck() -> Iterator[Metric]:
+        """The order facts /readyz's `provisioning` and `backlog` checks read."""
+        from core.health import orders_paid_overdue, orders_provisioning_stuck
+
+        stuck = GaugeMetricFamily(
+            "givrwrld_orders_provisioning_stuck",
+            "Orders in 'provisioning' whose lease expired more than "
+            "READY_PROVISIONING_GRACE_SECONDS ago (their worker died, nothing resumed them).",
+        )
+        stuck.add_metric([], len(orders_provisioning_stuck()))
+        yield stuck
+        paid = GaugeMetricFamily(
+            "givrwrld_orders_paid_overdue",
+            "Orders paid more than READY_PAID_MAX_AGE_MINUTES ago and not picked up.",
+        )
+        paid.add_metric([], len(orders_paid_overdue()))
+        yield paid
+
+    @staticmethod
+    def _attempts() -> Metric:
+        from provisioning.models import AttemptOutcome, ProvisioningAttempt
+
+        counts = dict(
+            ProvisioningAttempt.objects.order_by()
+            .values_list("outcome")
+            .annotate(n=Count("pk"))
+            .values_list("outcome", "n")
+        )
+        c = CounterMetricFamily(
+            "givrwrld_provisioning_attempts",
+            "Provisioning tries by outcome (interrupted: its worker died mid-try; not counted "
+            "toward PROVISION_MAX_ATTEMPTS).",
+            labels=["outcome"],
+        )
+        for outcome in AttemptOutcome.values:
+            c.add_metric([outcome], counts.get(outcome, 0))
+        return c
 
 
 def task_queue_oldest_age(*, now: Any = None) -> float | None:

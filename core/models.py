@@ -79,3 +79,34 @@ class MetricValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}{self.labels} = {self.value}"
+
+
+class DutyLease(models.Model):
+    """Who runs a periodic duty (reconcile, panel sync, ...) now, and when it last ran.
+
+    Every worker runs the scheduler (core/duties.py); a worker takes a duty only by one
+    conditional UPDATE on this row (due, and the lease free, expired or its own), so one worker
+    runs a duty per interval, and a dead holder's lease simply runs out. docs/RELIABILITY.md.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    owner = models.CharField(
+        max_length=100, blank=True, help_text="the worker that holds (or last held) the lease"
+    )
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="the lease runs out then; empty = free"
+    )
+    interval_seconds = models.FloatField(
+        default=0, help_text="the interval the last runner was configured with"
+    )
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, help_text="empty when the last run succeeded")
+    runs = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        db_table = "duty_leases"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.owner or 'free'})"

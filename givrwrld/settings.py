@@ -192,10 +192,18 @@ REFUND_ACTION = env_str("REFUND_ACTION", "terminate")
 # What a lost dispute does: terminate or suspend (an open dispute always suspends).
 DISPUTE_LOST_ACTION = env_str("DISPUTE_LOST_ACTION", "terminate")
 
-# The reconciler (run by the worker's periodic tick, or `manage.py reconcile`).
-WORKER_TICK_SECONDS = env_int("WORKER_TICK_SECONDS", 15)
-RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 60)
-PANEL_SYNC_INTERVAL_SECONDS = env_int("PANEL_SYNC_INTERVAL_SECONDS", 600)
+# Periodic duties, each run by one worker per interval under a lease (core/duties.py,
+# docs/RELIABILITY.md). A dead holder's duty is taken over within max(interval, lease) + poll.
+HEARTBEAT_INTERVAL_SECONDS = env_float(
+    "HEARTBEAT_INTERVAL_SECONDS", env_float("WORKER_TICK_SECONDS", 15.0)
+)
+RECONCILE_INTERVAL_SECONDS = env_float("RECONCILE_INTERVAL_SECONDS", 60.0)
+BILLING_SCAN_INTERVAL_SECONDS = env_float("BILLING_SCAN_INTERVAL_SECONDS", 60.0)
+PANEL_SYNC_INTERVAL_SECONDS = env_float("PANEL_SYNC_INTERVAL_SECONDS", 600.0)
+# A duty's lease; its holder renews it every third of this while the duty runs.
+DUTY_LEASE_SECONDS = env_float("DUTY_LEASE_SECONDS", 60.0)
+# How often each worker's scheduler looks for a due duty (a read; it writes only to take one).
+DUTY_POLL_SECONDS = env_float("DUTY_POLL_SECONDS", 2.0)
 # A 'paid' order with no progress this long is queued again.
 RECONCILE_PAID_AFTER_SECONDS = env_int("RECONCILE_PAID_AFTER_SECONDS", 60)
 # A 'pending' order older than this is checked against Stripe (a webhook may have been missed).
@@ -220,6 +228,9 @@ READY_PANEL_CACHE_SECONDS = env_float("READY_PANEL_CACHE_SECONDS", 30.0)
 READY_PANEL_TIMEOUT_SECONDS = env_float("READY_PANEL_TIMEOUT_SECONDS", 5.0)
 READY_TASK_MAX_AGE_SECONDS = env_int("READY_TASK_MAX_AGE_SECONDS", 300)
 READY_PAID_MAX_AGE_MINUTES = env_int("READY_PAID_MAX_AGE_MINUTES", 15)
+# An order in 'provisioning' whose lease ran out longer ago than this (the reconciler should
+# have resumed it) fails /readyz; so does a duty not started for twice its interval.
+READY_PROVISIONING_GRACE_SECONDS = env_float("READY_PROVISIONING_GRACE_SECONDS", 120.0)
 # Benchmarks only (bench/webhook_ingest.py): a twin of the webhook that only verifies the
 # signature, to measure the floor the real webhook is compared with.
 BENCH_FLOOR_VIEW = env_bool("BENCH_FLOOR_VIEW", False)

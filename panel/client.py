@@ -276,7 +276,8 @@ class PanelClient:
     def from_settings(cls, **kw: Any) -> PanelClient:
         """Build from the encrypted secrets table (``manage.py secrets set panel.PANEL_URL ...``).
         ``kw`` is passed to the constructor (transport, timeouts, on_call). Unless told
-        otherwise, the client paces itself under PANEL_RATE_LIMIT_PER_MINUTE (when
+        otherwise, calls wait PANEL_TIMEOUT_SECONDS (server creates PANEL_CREATE_TIMEOUT_SECONDS,
+        never less than the other), the client paces itself under PANEL_RATE_LIMIT_PER_MINUTE (when
         PANEL_SELF_THROTTLE) and reports every call to the metrics (core/metrics.py)."""
         from django.conf import settings  # lazy: panel must import without Django configured
 
@@ -290,6 +291,8 @@ class PanelClient:
                 "and manage.py secrets set panel.PANEL_APP_KEY …"
             )
         kw.setdefault("client_api_key", secret_get("panel.PANEL_CLIENT_KEY") or None)
+        kw.setdefault("timeout", settings.PANEL_TIMEOUT_SECONDS)
+        kw.setdefault("create_timeout", settings.PANEL_CREATE_TIMEOUT_SECONDS)
         if settings.PANEL_SELF_THROTTLE:
             kw.setdefault("rate_limit_per_minute", settings.PANEL_RATE_LIMIT_PER_MINUTE)
         client = cls(url, key, **kw)

@@ -12,6 +12,9 @@ class AttemptOutcome(models.TextChoices):
     """A terminal error, or the last retry; the order is in 'error'."""
     RUNNING = "running", "Running"
     """Started and not finished: the worker is busy, or died here."""
+    INTERRUPTED = "interrupted", "Interrupted"
+    """Its worker died mid-try (no close recorded, lease expired): found by the next claim.
+    A crash is not the panel's failure, so it does not count toward PROVISION_MAX_ATTEMPTS."""
 
 
 class ProvisioningAttempt(models.Model):

@@ -1,8 +1,9 @@
 """The reconciler: finds work that fell through the cracks and puts it back on track.
 
-Run by the worker's periodic tick (every RECONCILE_INTERVAL_SECONDS) and by
-`manage.py reconcile`. Each check is safe to repeat: queuing an order twice is harmless (the
-claim lets one worker in), and each alert is sent once per order.
+Run by the worker's duties (provisioning/duties.py: every RECONCILE_INTERVAL_SECONDS, the
+panel checks with the panel sync) and by `manage.py reconcile`. Each check is safe to repeat:
+queuing an order twice is harmless (the claim lets one worker in), and each alert is sent once
+per order.
 
 - stuck provisioning: 'provisioning' with an expired lease, or between tries with no progress
   for a lease period -> queued again (the resumed try looks the server up by external_id first);
@@ -61,15 +62,25 @@ class ReconcileReport:
         )
 
 
-def reconcile(*, client: PanelClient | None = None, panel_checks: bool = True) -> ReconcileReport:
+def reconcile(
+    *,
+    client: PanelClient | None = None,
+    panel_checks: bool = True,
+    orders: bool = True,
+    billing: bool = True,
+) -> ReconcileReport:
+    """Everything (`manage.py reconcile`), or a part: the worker's duties (provisioning/
+    duties.py) run the order checks, the billing scan and the panel checks apart."""
     report = ReconcileReport()
     now = timezone.now()
-    _resume_stuck(report, now)
-    _requeue_paid(report, now)
-    _check_pending(report, now)
-    from provisioning.lifecycle import billing_scan
+    if orders:
+        _resume_stuck(report, now)
+        _requeue_paid(report, now)
+        _check_pending(report, now)
+    if billing:
+        from provisioning.lifecycle import billing_scan
 
-    report.billing_synced = billing_scan()
+        report.billing_synced = billing_scan()
     if panel_checks:
         own = client is None
         try:

@@ -77,7 +77,17 @@ def provisioning_enqueue(*, order_id: int, delay_seconds: float = 0) -> None:
     enqueue_in_transaction(task, order_id=order_id)
 
 
-def order_claim(*, order_id: int, actor: str = WORKER_ACTOR) -> Order | None:
+@dataclass(frozen=True)
+class Claim:
+    order: Order
+    attempt: ProvisioningAttempt
+    """This try's row, written with the claim: a worker killed at any line after the claim
+    leaves it 'running', which is how the next claim knows the try was interrupted."""
+    interrupted: int = 0
+    """How many earlier tries were found cut short by a dead worker (now 'interrupted')."""
+
+
+def order_claim(*, order_id: int, actor: str = WORKER_ACTOR) -> Claim | None:
     """Take the order for this worker: 'paid' -> 'provisioning', or resume a 'provisioning'
     order whose lease is free or expired. None if there is nothing to do (already done, or
     another worker holds it)."""
@@ -90,13 +100,23 @@ def order_claim(*, order_id: int, actor: str = WORKER_ACTOR) -> Order | None:
         if order.status == OrderStatus.PROVISIONING:
             if order.lease_until is not None and order.lease_until > now:
                 return None
+            # A try still 'running' under an expired lease lost its worker (killed, OOM, a
+            # deploy): it is interrupted, not failed, and gives its count back, so crashes in
+            # a row never push a healthy order into 'error'. The age limit still applies.
+            interrupted = ProvisioningAttempt.objects.filter(
+                order=order, outcome=AttemptOutcome.RUNNING
+            ).update(
+                outcome=AttemptOutcome.INTERRUPTED,
+                finished_at=now,
+                error="The worker stopped during this try (no close recorded, lease expired).",
+            )
             order.lease_until = lease
-            order.provisioning_attempts += 1
+            order.provisioning_attempts = max(0, order.provisioning_attempts - interrupted) + 1
             order.save(update_fields=["lease_until", "provisioning_attempts", "updated_at"])
-            return order
+            return Claim(order, _attempt_open(order), interrupted)
         if order.status != OrderStatus.PAID:
             return None
-        return order_transition(
+        order = order_transition(
             order_id=order_id,
             allowed_from=(OrderStatus.PAID,),
             to=OrderStatus.PROVISIONING,
@@ -107,24 +127,42 @@ def order_claim(*, order_id: int, actor: str = WORKER_ACTOR) -> Order | None:
                 "provisioning_attempts": order.provisioning_attempts + 1,
             },
         ).order
+        return Claim(order, _attempt_open(order))
+
+
+def _attempt_open(order: Order) -> ProvisioningAttempt:
+    return ProvisioningAttempt.objects.create(order=order, number=order.attempts.count() + 1)
 
 
 @with_log_context("order_id")
 def order_provision(*, order_id: int, client: PanelClient | None = None) -> str:
     """Run one provisioning attempt for the order. Returns the order's status afterwards."""
-    order = order_claim(order_id=order_id)
-    if order is None:
+    claim = order_claim(order_id=order_id)
+    if claim is None:
         status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
         return status or "missing"
-    attempt = ProvisioningAttempt.objects.create(order=order, number=order.attempts.count() + 1)
+    order, attempt = claim.order, claim.attempt
     progress = _Progress()
+    if claim.interrupted and _past_max_age(order):
+        _fail(
+            order=order,
+            attempt=attempt,
+            progress=progress,
+            message=f"Gave up: the order has waited {_waited(order) / 60:.0f} min since "
+            "payment (PROVISION_MAX_AGE_SECONDS) and its last try was interrupted by a "
+            "stopped worker. Check the workers, then retry.",
+        )
+        return OrderStatus.ERROR
     own_client = client is None
     try:
         if client is None:
             client = PanelClient.from_settings()
-        server = _provision(order=order, client=client, progress=progress)
-        _order_mark_provisioned(order=order, server=server)
-        _attempt_close(attempt, AttemptOutcome.SUCCEEDED, progress)
+        server = _provision(
+            order=order, client=client, progress=progress, resumed=attempt.number > 1
+        )
+        with transaction.atomic():  # no gap where the order is done and its try still 'running'
+            _order_mark_provisioned(order=order, server=server)
+            _attempt_close(attempt, AttemptOutcome.SUCCEEDED, progress)
         return OrderStatus.PROVISIONED
     except PanelRetryableError as exc:
         return _retry_or_fail(order=order, attempt=attempt, progress=progress, exc=exc)
@@ -153,12 +191,16 @@ def order_provision(*, order_id: int, client: PanelClient | None = None) -> str:
             client.close()
 
 
-def _provision(*, order: Order, client: PanelClient, progress: _Progress) -> PanelServer:
+def _provision(
+    *, order: Order, client: PanelClient, progress: _Progress, resumed: bool = False
+) -> PanelServer:
     order = Order.objects.select_related("plan__egg", "user", "allocation__node").get(pk=order.pk)
     external_id = order.panel_external_id
 
-    if order.provisioning_attempts > 1:
+    if resumed or order.provisioning_attempts > 1:
         # A previous attempt may have created the server before dying: look before creating.
+        # (`resumed`: an earlier try row exists, e.g. one interrupted, whose count was given
+        # back, so the attempt counter alone would not say so.)
         progress.step, progress.panel_call = "lookup", "GET /servers/external/{external_id}"
         existing = client.server_get_by_external_id(external_id=external_id)
         if existing is not None:
@@ -309,9 +351,10 @@ def _retry_or_fail(
     *, order: Order, attempt: ProvisioningAttempt, progress: _Progress, exc: PanelRetryableError
 ) -> str:
     message = _describe(exc, progress)
-    tries = order.provisioning_attempts  # since the order was paid or last retried by hand
-    waited = (timezone.now() - order.paid_at).total_seconds() if order.paid_at else 0.0
-    if tries >= settings.PROVISION_MAX_ATTEMPTS or waited >= settings.PROVISION_MAX_AGE_SECONDS:
+    # Since the order was paid or last retried by hand; interrupted tries are not counted.
+    tries = order.provisioning_attempts
+    waited = _waited(order)
+    if tries >= settings.PROVISION_MAX_ATTEMPTS or _past_max_age(order):
         _fail(
             order=order,
             attempt=attempt,
@@ -332,6 +375,15 @@ def _retry_or_fail(
         )
         provisioning_enqueue(order_id=order.pk, delay_seconds=delay)
     return OrderStatus.PROVISIONING
+
+
+def _waited(order: Order) -> float:
+    """Seconds since payment."""
+    return (timezone.now() - order.paid_at).total_seconds() if order.paid_at else 0.0
+
+
+def _past_max_age(order: Order) -> bool:
+    return _waited(order) >= settings.PROVISION_MAX_AGE_SECONDS
 
 
 def _fail(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django_tasks import task
 
 from provisioning.services import order_provision
-from provisioning.ticks import tick_run
 
 
 @task()
@@ -15,7 +14,9 @@ def provision_order(order_id: int) -> str:
 
 @task()
 def worker_tick() -> str:
-    return tick_run()
+    """Retired: periodic work now runs under duty leases (provisioning/duties.py). Kept so a
+    tick row queued by an older version drains harmlessly instead of failing to import."""
+    return "retired"
 
 
 @task()

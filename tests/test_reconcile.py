@@ -1,4 +1,4 @@
-"""The reconciler, the worker's tick and the operator's "mark resolved"."""
+"""The reconciler, the worker's duties and the operator's "mark resolved"."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from django_tasks_db.models import DBTaskResult
 from testkit import checkout, run_worker
 
 from billing.models import Order
+from core.duties import Scheduler
 from core.errors import ServiceError
 from core.heartbeats import heartbeat_age
-from core.models import Alert
+from core.models import Alert, DutyLease
 from panel.client import PanelClient
 from panel.types import FeatureLimits, ServerCreateSpec, ServerLimits
+from provisioning.duties import DUTIES
 from provisioning.reconcile import reconcile
 from provisioning.services import order_mark_resolved
-from provisioning.ticks import TICK_TASK_PATH, tick_ensure, tick_run, tick_schedule
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,19 +141,25 @@ def test_mark_resolved_adopts_a_server_made_by_hand(catalog, stripe_sandbox, cus
     assert resolved.events.last().actor == "staff:ops"
 
 
-def test_tick_beats_reconciles_syncs_and_queues_one_next_tick(catalog, settings):
+def test_duties_beat_reconcile_scan_and_sync_once_per_interval(catalog, settings):
     assert heartbeat_age(name="worker") is None
-    assert tick_ensure() is True
-    assert tick_ensure() is False  # one is queued already
-    DBTaskResult.objects.all().delete()
+    scheduler = Scheduler(DUTIES)
 
-    done = tick_run()
-    tick_schedule()  # a second worker's tick finding one queued adds nothing
-
-    assert done == "reconcile, panel_sync"
+    assert scheduler.run_once() == ["heartbeat", "reconcile", "billing_scan", "panel_sync"]
     assert heartbeat_age(name="worker") < timedelta(seconds=5)
-    queued = DBTaskResult.objects.filter(task_path=TICK_TASK_PATH, status="READY")
-    assert queued.count() == 1
-    assert queued.get().run_after > timezone.now() + timedelta(seconds=5)
-    DBTaskResult.objects.all().delete()
-    assert tick_run() == "heartbeat"  # the next tick within the interval only beats
+    assert scheduler.run_once() == []  # within every interval: nothing runs twice
+    assert Scheduler(DUTIES).run_once() == []  # nor in a second worker
+    # No self-re-queuing task chain: the duties leave no task row behind.
+    assert not DBTaskResult.objects.filter(task_path__endswith="worker_tick").exists()
+    leases = {row.name: row for row in DutyLease.objects.all()}
+    assert sorted(leases) == ["billing_scan", "heartbeat", "panel_sync", "reconcile"]
+    for row in leases.values():
+        assert row.owner == scheduler.owner
+        assert row.expires_at is None  # released
+        assert row.runs == 1
+        assert row.last_error == ""
+        assert row.last_finished_at >= row.last_started_at
+    assert leases["panel_sync"].interval_seconds == settings.PANEL_SYNC_INTERVAL_SECONDS
+
+    settings.HEARTBEAT_INTERVAL_SECONDS = 0  # due again at once
+    assert scheduler.run_once() == ["heartbeat"]

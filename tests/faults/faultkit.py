@@ -130,3 +130,72 @@ def assert_exactly_one_server_per_order(sb: Any, orders: list[Order]) -> None:
         server = sb.state.servers[order.ptero_server_id]
         assert server["external_id"] == order.panel_external_id
     assert len(sb.state.servers) == len(orders)
+
+
+# Shortened duty intervals for the fault suite: production runs 15/60/60/600 s with 60 s leases.
+# The lease is longer than the intervals: on SQLite one transaction holds the database's only
+# write lock, and one that spans panel calls (a panel user's creation under its row lock)
+# can hold back a lease renewal for seconds; a renewal every 2 s of a 6 s lease rides that out.
+FAST_DUTIES = {
+    "HEARTBEAT_INTERVAL_SECONDS": 2,
+    "RECONCILE_INTERVAL_SECONDS": 4,
+    "BILLING_SCAN_INTERVAL_SECONDS": 4,
+    "PANEL_SYNC_INTERVAL_SECONDS": 4,
+    "DUTY_LEASE_SECONDS": 6,
+    "DUTY_POLL_SECONDS": 0.2,
+}
+
+
+def spawn_duty_worker(
+    *, point: str = "", fault_dir: Path | None = None, **env: Any
+) -> subprocess.Popen[bytes]:
+    """`manage.py worker` (scheduler + db_worker) as a real process, through
+    tests/faults/fault_proc.py so a fault point may be armed. Fast duty intervals unless
+    overridden. stderr goes to a file (a pipe nobody reads would fill and block the worker)."""
+    settings_env = {**FAST_DUTIES, "PANEL_RATE_LIMIT_PER_MINUTE": 100_000, **env}
+    if point:
+        assert fault_dir is not None
+        settings_env.update(GIVRWRLD_FAULT_POINT=point, GIVRWRLD_FAULT_DIR=str(fault_dir))
+    cmd = [
+        sys.executable,
+        str(ROOT / "tests" / "faults" / "fault_proc.py"),
+        "worker",
+        "--",
+        "--interval",
+        "0.05",
+        "--no-startup-delay",
+        "--no-reload",
+    ]
+    log = open(ROOT / "var" / f"fault-worker-{os.getpid()}.log", "ab")
+    return subprocess.Popen(
+        cmd, env=worker_env(**settings_env), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log
+    )
+
+
+def spawn_web(*, port: int, point: str = "", fault_dir: Path | None = None, **env: Any) -> Any:
+    """The web process (Django's server, single process) with a fault point armed."""
+    extra: dict[str, Any] = dict(env)
+    if point:
+        assert fault_dir is not None
+        extra.update(GIVRWRLD_FAULT_POINT=point, GIVRWRLD_FAULT_DIR=str(fault_dir))
+    cmd = [
+        sys.executable,
+        str(ROOT / "tests" / "faults" / "fault_proc.py"),
+        "web",
+        f"127.0.0.1:{port}",
+    ]
+    return subprocess.Popen(
+        cmd,
+        env=worker_env(**extra),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from obskit import METRICS_TOKEN, buy_and_provision, scrape, series
 from testkit import checkout
 
@@ -139,3 +140,60 @@ def test_metrics_allowed_network(db, settings):
     assert Client(REMOTE_ADDR="127.0.0.1").get("/metrics").status_code == 200
     assert Client(REMOTE_ADDR="10.2.3.4").get("/metrics").status_code == 200
     assert Client(REMOTE_ADDR="192.168.1.9").get("/metrics").status_code == 403
+
+
+def test_duty_metrics_say_what_readyz_says(catalog, settings):
+    from core.duties import Scheduler
+    from core.models import DutyLease
+    from provisioning.duties import DUTIES
+
+    settings.RECONCILE_INTERVAL_SECONDS = 60
+    scheduler = Scheduler(DUTIES)
+    assert scheduler.run_once() == ["heartbeat", "reconcile", "billing_scan", "panel_sync"]
+    DutyLease.objects.filter(name="reconcile").update(
+        last_started_at=timezone.now() - timedelta(seconds=500),
+        last_finished_at=timezone.now() - timedelta(seconds=499),
+    )
+    DutyLease.objects.filter(name="panel_sync").update(
+        last_error="panel sync failed: connection refused",
+        expires_at=timezone.now() + timedelta(seconds=30),
+    )
+    m = scrape()
+    duties = [(("duty", d),) for d in ("billing_scan", "heartbeat", "panel_sync", "reconcile")]
+    assert series(m, "givrwrld_duty_overdue") == dict(zip(duties, [0, 0, 0, 1], strict=True))
+    assert series(m, "givrwrld_duty_lease_held") == dict(zip(duties, [0, 0, 1, 0], strict=True))
+    assert series(m, "givrwrld_duty_last_run_failed") == dict(
+        zip(duties, [0, 0, 1, 0], strict=True)
+    )
+    assert series(m, "givrwrld_duty_runs_total") == dict(zip(duties, [1, 1, 1, 1], strict=True))
+    assert series(m, "givrwrld_duty_interval_seconds")[(("duty", "reconcile"),)] == 60
+    assert 500 <= m[("givrwrld_duty_last_started_age_seconds", (("duty", "reconcile"),))] < 600
+    assert 499 <= m[("givrwrld_duty_last_finished_age_seconds", (("duty", "reconcile"),))] < 600
+
+
+def test_stuck_orders_and_interrupted_attempts_are_metrics(
+    catalog, stripe_sandbox, customer, settings
+):
+    from provisioning.models import ProvisioningAttempt
+
+    settings.READY_PROVISIONING_GRACE_SECONDS = 60
+    settings.READY_PAID_MAX_AGE_MINUTES = 15
+    _, client = customer
+    stuck_id, paid_id = (checkout(client, server_name=n).json()["order_id"] for n in "ab")
+    now = timezone.now()
+    Order.objects.filter(pk=stuck_id).update(
+        status="provisioning", lease_until=now - timedelta(minutes=5)
+    )
+    Order.objects.filter(pk=paid_id).update(status="paid", paid_at=now - timedelta(minutes=20))
+    ProvisioningAttempt.objects.create(order_id=stuck_id, number=1, outcome="interrupted")
+    ProvisioningAttempt.objects.create(order_id=stuck_id, number=2, outcome="running")
+    m = scrape()
+    assert m[("givrwrld_orders_provisioning_stuck", ())] == 1
+    assert m[("givrwrld_orders_paid_overdue", ())] == 1
+    assert series(m, "givrwrld_provisioning_attempts_total") == {
+        (("outcome", "succeeded"),): 0,
+        (("outcome", "retrying"),): 0,
+        (("outcome", "failed"),): 0,
+        (("outcome", "running"),): 1,
+        (("outcome", "interrupted"),): 1,
+    }
