@@ -26,6 +26,8 @@ ENV = {
     "DJANGO_SETTINGS_MODULE": "givrwrld.settings",
     "DATABASE_URL": DB_URL,
     "DEBUG": "0",
+    # Plain HTTP on loopback (production's HTTPS redirect is on by default with DEBUG off).
+    "SECURE_SSL_REDIRECT": "0",
     "SECRET_KEY": "bench-secret-key-not-for-production",
     "AES_KEY": base64.b64encode(b"b" * 32).decode(),
     "STRIPE_SECRET_KEY": "sk_test_bench",

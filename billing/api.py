@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
-from ninja.security import django_auth
 
 from billing.models import Order
 from billing.services import (
@@ -11,6 +10,7 @@ from billing.services import (
     order_change_plan,
     order_resume,
 )
+from core.api_auth import django_auth
 from storefront.selectors import customer_id
 
 router = Router(tags=["checkout"])

@@ -19,9 +19,14 @@ NONCE_BYTES = 12
 
 
 def _key() -> bytes:
-    raw = (settings.AES_KEY or "").strip()
+    return parse_key(settings.AES_KEY or "", name="AES_KEY")
+
+
+def parse_key(raw: str, *, name: str = "AES_KEY") -> bytes:
+    """A 32-byte key from its base64 (44 characters) or hex (64 characters) text."""
+    raw = raw.strip()
     if not raw:
-        raise ConfigurationError("AES_KEY is not set: generate one with `openssl rand -base64 32`.")
+        raise ConfigurationError(f"{name} is not set: generate one with `openssl rand -base64 32`.")
     key: bytes | None = None
     if len(raw) == 64:
         try:
@@ -34,7 +39,7 @@ def _key() -> bytes:
         except (binascii.Error, ValueError):
             key = None
     if key is None or len(key) != 32:
-        raise ConfigurationError("AES_KEY must be 32 bytes, base64 (44 chars) or hex (64 chars).")
+        raise ConfigurationError(f"{name} must be 32 bytes, base64 (44 chars) or hex (64 chars).")
     return key
 
 
@@ -42,17 +47,19 @@ def generate_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-def encrypt(plaintext: str, *, associated_data: str) -> bytes:
+def encrypt(plaintext: str, *, associated_data: str, key: bytes | None = None) -> bytes:
+    """Seal under `key` (default: AES_KEY) with a fresh random nonce."""
     nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(_key()).encrypt(nonce, plaintext.encode(), associated_data.encode())
+    sealed = AESGCM(key or _key()).encrypt(nonce, plaintext.encode(), associated_data.encode())
     return nonce + sealed
 
 
-def decrypt(blob: bytes, *, associated_data: str) -> str:
+def decrypt(blob: bytes, *, associated_data: str, key: bytes | None = None) -> str:
+    """Open a value sealed by `encrypt` under `key` (default: AES_KEY)."""
     blob = bytes(blob)
     nonce, sealed = blob[:NONCE_BYTES], blob[NONCE_BYTES:]
     try:
-        return AESGCM(_key()).decrypt(nonce, sealed, associated_data.encode()).decode()
+        return AESGCM(key or _key()).decrypt(nonce, sealed, associated_data.encode()).decode()
     except InvalidTag as exc:
         raise ConfigurationError(
             f"Secret {associated_data!r} cannot be decrypted: AES_KEY is not the key it was "

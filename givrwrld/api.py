@@ -27,9 +27,14 @@ def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return api.create_response(
-        request, {"detail": "Authentication required.", "code": "unauthenticated"}, status=401
+    # Ninja's own default message is "Unauthorized"; a route's auth may raise a clearer one.
+    detail = exc.message if exc.message != "Unauthorized" else "Authentication required."
+    response = api.create_response(
+        request, {"detail": detail, "code": "unauthenticated"}, status=401
     )
+    # RFC 9110 section 15.5.2: a 401 names the scheme that would work.
+    response["WWW-Authenticate"] = getattr(exc, "challenge", 'Session realm="givrwrld"')
+    return response
 
 
 @api.exception_handler(ValidationError)

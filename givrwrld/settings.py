@@ -243,3 +243,108 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+
+# === Security: proxy, TLS, cookies, CSP, the shared cache and login limits ==================
+# (issue 14; docs/deploy.md explains each setting and the proxy set-up.)
+
+# How many reverse proxies we run in front of gunicorn (each appends the address it saw to
+# X-Forwarded-For). The client's address is the entry that many places from the right; with 0
+# (no proxy) the header is ignored and the TCP peer (REMOTE_ADDR) is the client. Anything to
+# the left of our proxies' entries was written by the client and is never trusted.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+# allauth resolves the client address for its limits itself (allauth.core.internal.httpkit
+# get_client_ip: X-Forwarded-For, the TRUSTED_PROXY_COUNT-th entry from the right).
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+MIDDLEWARE.insert(1, "givrwrld.security.TrustedProxyMiddleware")
+
+# TLS is terminated by the proxy, which tells us the original scheme in this header
+# ("X-Forwarded-Proto", value "https"). Default: that header when a proxy is configured.
+_proxy_ssl_header = env_str(
+    "SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if TRUSTED_PROXY_COUNT else ""
+).strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
+# With DEBUG off: HTTPS only (redirect, secure cookies, HSTS) unless turned off explicitly.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# The health probes are answered on plain HTTP (a load balancer checks gunicorn directly).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content Security Policy (django-csp 4) for the customer pages: scripts, styles and fonts
+# from our own origin only (no inline code: storefront/static holds it), images also as data:
+# URIs (Pico's form icons). Forms may post to us and be redirected on to Stripe Checkout
+# (browsers apply form-action to the redirect). The admin keeps Django's own pages unpoliced.
+INSTALLED_APPS.append("csp")
+# (givrwrld.security's subclass adds the Stripe sandbox's origin when STRIPE_API_BASE is set.)
+MIDDLEWARE.append("givrwrld.security.ContentSecurityPolicyMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'", "https://checkout.stripe.com"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+
+# One cache for every process: the login limits below count in it, so N gunicorn workers on M
+# machines share one budget. Default: a table in the main database (`migrate` creates it; no
+# new server for the embedded default). Production: CACHE_URL=redis://host:6379/0.
+CACHE_URL = env_str("CACHE_URL").strip()
+CACHES: dict[str, dict[str, object]]
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "givrwrld",
+        }
+    }
+elif CACHE_URL in ("", "db", "database"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "givrwrld_cache",
+            # Counters live minutes; cull the oldest third past this many rows.
+            "OPTIONS": {"MAX_ENTRIES": 100000, "CULL_FREQUENCY": 3},
+        }
+    }
+else:
+    raise ImproperlyConfigured(f"CACHE_URL must be empty, db or redis://..., got {CACHE_URL!r}")
+
+# Login limits (django-allauth's, in the cache above), per client address and per account:
+# failed customer logins, failed operator logins (the admin's form goes through the same
+# limits: givrwrld/security.py) and the other account actions. Rates are allauth's syntax,
+# "<count>/<period>/<ip|key|user>", comma separated.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env_str("RATE_LIMIT_LOGIN_FAILED", "10/5m/ip,5/5m/key"),
+    "login": env_str("RATE_LIMIT_LOGIN", "30/m/ip"),
+    "signup": env_str("RATE_LIMIT_SIGNUP", "20/m/ip"),
+    "reset_password": env_str("RATE_LIMIT_RESET_PASSWORD", "20/m/ip,5/m/key"),
+}
+
+# A quiet log: no per-tick lines when the tick did nothing (givrwrld/logquiet.py), no line per
+# Stripe API call (the SDK logs each request at INFO; failures are logged by billing).
+LOG_ROUTINE = env_bool("LOG_ROUTINE", False)
+LOGGING["loggers"]["stripe"] = {"level": "WARNING"}
+if not LOG_ROUTINE:
+    LOGGING["filters"]["routine"] = {"()": "givrwrld.logquiet.RoutineFilter"}
+    LOGGING["handlers"]["console"]["filters"].append("routine")

@@ -18,6 +18,11 @@ _TEST_ENV = {
     "SANDBOX_ALLOWED": "1",
     "PROVISION_BACKOFF_BASE_SECONDS": "0",
     "PROVISION_BACKOFF_MAX_SECONDS": "0",
+    # The suite speaks plain HTTP to the test client and to loopback servers (DEBUG is off, so
+    # production's HTTPS-only defaults would apply; tests/security checks those defaults).
+    "SECURE_SSL_REDIRECT": "0",
+    "SESSION_COOKIE_SECURE": "0",
+    "CSRF_COOKIE_SECURE": "0",
 }
 for _name, _value in _TEST_ENV.items():
     os.environ.setdefault(_name, _value)

@@ -1,13 +1,21 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic.base import RedirectView
 
 from billing.views import stripe_webhook, stripe_webhook_floor
 from core import views as ops_views
 from givrwrld.api import api
+from givrwrld.security import AdminLoginForm
+
+# The operator login counts against the same failed-login limits as the customers' (security.py).
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on pages without an icon link (the admin's): no 404 per page.
+    path("favicon.ico", RedirectView.as_view(url=static("storefront/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     # A plain view, not Ninja: the signature is checked over the raw body. Exact URL, no
     # trailing slash, because Stripe treats the redirect APPEND_SLASH would send as a failure.

@@ -5,8 +5,10 @@ import hmac
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from ninja.security import HttpBearer, django_auth
+from ninja.errors import AuthenticationError
+from ninja.security import HttpBearer
 
+from core.api_auth import django_auth, staff_auth
 from core.errors import NotFound
 from provisioning.services import order_change_variables, order_reinstall, order_retry
 from storefront.selectors import customer_id
@@ -25,10 +27,25 @@ class InternalToken(HttpBearer):
 
 
 def staff_session(request: HttpRequest) -> str | None:
-    user = django_auth(request)
-    if user is not None and getattr(user, "is_staff", False):
-        return f"staff:{user.email}"  # type: ignore[union-attr]
+    user = staff_auth(request)
+    if user is not None:
+        return f"staff:{user.email}"
     return None
+
+
+class InternalAuthRequired(AuthenticationError):
+    """401 for the internal routes, saying what is missing (the README promises a 401)."""
+
+    challenge = 'Bearer realm="givrwrld-internal"'
+
+
+def refuse_internal(request: HttpRequest) -> None:
+    """The last of the internal routes' auth callbacks: neither a valid token nor staff."""
+    if request.headers.get("Authorization"):
+        raise InternalAuthRequired(message="The bearer token is not valid for this API.")
+    raise InternalAuthRequired(
+        message="Send Authorization: Bearer <INTERNAL_API_TOKEN>, or log in as staff."
+    )
 
 
 class ProvisionIn(Schema):
@@ -47,7 +64,7 @@ class ErrorOut(Schema):
 
 @router.post(
     "/servers/provision",
-    auth=[InternalToken(), staff_session],
+    auth=[InternalToken(), staff_session, refuse_internal],
     response={202: ProvisionOut, 404: ErrorOut, 409: ErrorOut},
 )
 def provision(request: HttpRequest, payload: ProvisionIn) -> Status:

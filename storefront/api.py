@@ -4,9 +4,9 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.security import django_auth
 
 from billing.models import Order
+from core.api_auth import django_auth
 from core.errors import NotFound
 from storefront.selectors import (
     customer_id,

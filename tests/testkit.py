@@ -10,10 +10,21 @@ from django.test import Client
 
 from accounts.models import User
 
+# A fixed CSRF secret (Django accepts an unmasked 32-character secret in the header): the
+# customers' clients send it like a browser's JavaScript would, so CSRF checks stay on.
+CSRF_TOKEN = "testcsrfsecretABCDEFGHIJKLMNOPQR"
+
+
+def csrf_client() -> Client:
+    """A test client with CSRF checks enforced, holding a CSRF cookie and sending its header."""
+    client = Client(enforce_csrf_checks=True, headers={"X-CSRFToken": CSRF_TOKEN})
+    client.cookies["csrftoken"] = CSRF_TOKEN
+    return client
+
 
 def make_customer(email: str, password: str = "pw-for-tests-1") -> tuple[User, Client]:
     user = User.objects.create_user(email, password, first_name="Test", last_name="Customer")
-    client = Client()
+    client = csrf_client()
     client.force_login(user)
     return user, client
 
