@@ -193,9 +193,9 @@ def duties_overdue(*, now: datetime | None = None) -> list[Overdue]:
 
 
 class Scheduler:
-    """Runs `duties` under their leases. `run_once()` is one pass (tests, `--batch`);
-    `start()` runs one thread per duty until `stop()`, so a long panel sync never delays the
-    heartbeat, and none of them delays the task loop the worker runs beside it."""
+    """Runs `duties` under their leases. `run_once()` is one pass (tests, `manage.py worker
+    --once`); `start()` runs one thread per duty until `stop()`, so a long panel sync never
+    delays the heartbeat, and none of them delays the task loop the worker runs beside it."""
 
     def __init__(self, duties: Sequence[Duty], *, owner: str | None = None) -> None:
         self.duties = list(duties)
