@@ -179,7 +179,8 @@ def paid_events(stripe_sb: Any, order_ids: list[int]) -> list[tuple[bytes, str]]
     from billing.services import _session_create
 
     events = []
-    for order in Order.objects.filter(pk__in=order_ids).select_related("plan", "user"):
+    orders = Order.objects.in_bulk(order_ids)  # the deliveries in order_ids' order
+    for order in (orders[pk] for pk in order_ids):
         session = _session_create(order=order, plan=order.plan, user=order.user, customer="")
         Order.objects.filter(pk=order.pk).update(stripe_session_id=session["id"])
         events.append(stripe_sb.complete_session(session["id"], deliver=False))

@@ -11,10 +11,10 @@ import os
 
 import common
 
-N = int(os.environ.get("BENCH_WEBHOOK_EVENTS", "2000"))
+N = int(os.environ.get("BENCH_WEBHOOK_EVENTS", "1000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
 RATE = 200
-RATE_SECONDS = int(os.environ.get("BENCH_WEBHOOK_RATE_SECONDS", "5"))
+RATE_SECONDS = int(os.environ.get("BENCH_WEBHOOK_RATE_SECONDS", "3"))
 # One sync worker per core: on 2 cores shared with MariaDB and the load generator, more
 # workers only add context switches (measured: 2 workers 424/s, 4 309/s, 8 383/s).
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str(os.cpu_count() or 2)))
