@@ -69,3 +69,4 @@ bench: install
 	cd bench && ../$(BIN)/python webhook_ingest.py
 	cd bench && ../$(BIN)/python provisioning_bench.py
 	cd bench && ../$(BIN)/python latency_bench.py
+	cd bench && ../$(BIN)/python flash_sale.py

@@ -28,6 +28,9 @@ ENV = {
     "DEBUG": "0",
     # Plain HTTP on loopback (production's HTTPS redirect is on by default with DEBUG off).
     "SECURE_SSL_REDIRECT": "0",
+    "SESSION_COOKIE_SECURE": "0",
+    "CSRF_COOKIE_SECURE": "0",
+    "SECURE_HSTS_SECONDS": "0",
     "SECRET_KEY": "bench-secret-key-not-for-production",
     "AES_KEY": base64.b64encode(b"b" * 32).decode(),
     "STRIPE_SECRET_KEY": "sk_test_bench",
@@ -136,20 +139,76 @@ def _order_create(user, plan, region, tag, i, reserve):  # type: ignore[no-untyp
             server_name=f"bench {tag} {i}",
             stripe_session_id=f"cs_bench_{tag}_{i}",
             allocation=allocation,
+            # What checkout writes: the fulfilment compares the paid session with these.
+            amount_cents=plan.price_cents,
+            currency=plan.currency,
+            stripe_price_id=plan.stripe_price_id,
         )
 
     order = allocation_claim(region=region, plan=plan, claim=create) if reserve else create(None)
     return order.pk
 
 
+def stripe_start() -> Any:
+    """The Stripe sandbox on loopback (the demo's prices), for this process and for the
+    gunicorn started after it (STRIPE_API_BASE in its environment): the webhook reads each
+    paid session back from Stripe (billing/services.py checkout_session_fulfil)."""
+    from django.conf import settings
+
+    from catalog.demo import stripe_prices
+    from sandbox.stripe import StripeSandbox
+
+    sb = StripeSandbox(
+        api_key=settings.STRIPE_SECRET_KEY,
+        webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+        prices=stripe_prices(),
+    )
+    url = sb.serve()
+    settings.STRIPE_API_BASE = url
+    os.environ["STRIPE_API_BASE"] = url
+    return sb
+
+
+def paid_events(stripe_sb: Any, order_ids: list[int]) -> list[tuple[bytes, str]]:
+    """For each order: a real Checkout Session in the sandbox (the app's own parameters), paid
+    there; returns the signed checkout.session.completed deliveries, signed now (the receiver
+    refuses a signature older than 300 s)."""
+    from django.conf import settings
+
+    from billing.models import Order
+    from billing.services import _session_create
+
+    events = []
+    orders = Order.objects.in_bulk(order_ids)  # the deliveries in order_ids' order
+    for order in (orders[pk] for pk in order_ids):
+        session = _session_create(order=order, plan=order.plan, user=order.user, customer="")
+        Order.objects.filter(pk=order.pk).update(stripe_session_id=session["id"])
+        events.append(stripe_sb.complete_session(session["id"], deliver=False))
+    out = []
+    for event in events:
+        body = json.dumps(stripe_sb.render_event(event)).encode()
+        out.append((body, _sign(body, settings.STRIPE_WEBHOOK_SECRET)))
+    return out
+
+
+def _sign(body: bytes, secret: str) -> str:
+    ts = int(time.time())
+    sig = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={ts},v1={sig}"
+
+
 def signed_event(order_id: int, session_id: str, *, n: int, secret: str) -> tuple[bytes, str]:
+    # At the pinned version: the receiver stores an event at any other version as
+    # wrong_version and does not act on it (billing/events.py PINNED_API_VERSION).
+    from billing.events import PINNED_API_VERSION
+
     event = {
         "id": f"evt_bench_{session_id}_{n}",
         "object": "event",
         "type": "checkout.session.completed",
         "created": int(time.time()),
         "livemode": False,
-        "api_version": "2025-03-31.basil",
+        "api_version": PINNED_API_VERSION,
         "data": {
             "object": {
                 "id": session_id,

@@ -39,7 +39,7 @@ async def _send(port: int, events: list[tuple[int, bytes, str]]) -> dict[int, fl
     return sent
 
 
-def run(workers: int, port: int, sb, tag: str) -> dict:
+def run(workers: int, port: int, sb, stripe_sb, tag: str) -> dict:
     from django.conf import settings
 
     from billing.models import Order
@@ -51,12 +51,9 @@ def run(workers: int, port: int, sb, tag: str) -> dict:
     with PanelClient(sb.url, sb.app_key) as client:  # returning customers: users exist
         for user_id in set(Order.objects.filter(pk__in=ids).values_list("user_id", flat=True)):
             panel_user_ensure(client=client, user_id=user_id)
-    events = []
-    for k, order_id in enumerate(ids):
-        body, sig = common.signed_event(
-            order_id, f"cs_bench_{tag}_{k}", n=0, secret=settings.STRIPE_WEBHOOK_SECRET
-        )
-        events.append((order_id, body, sig))
+    # Real sessions paid in the Stripe sandbox: the webhook reads each one back.
+    signed = common.paid_events(stripe_sb, ids)
+    events = [(order_id, body, sig) for order_id, (body, sig) in zip(ids, signed, strict=True)]
     procs = [
         subprocess.Popen(
             [
@@ -114,13 +111,15 @@ def run(workers: int, port: int, sb, tag: str) -> dict:
 def main() -> None:
     common.db_create()
     sb = common.panel_start(rate_limit=100_000)
+    stripe_sb = common.stripe_start()  # before gunicorn and the workers: they inherit its URL
     gunicorn, port = common.gunicorn_start(workers=2)
     try:
-        one = run(1, port, sb, "l1")
-        four = run(4, port, sb, "l4")
+        one = run(1, port, sb, stripe_sb, "l1")
+        four = run(4, port, sb, stripe_sb, "l4")
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
+        stripe_sb.shutdown()
     print(f"machine: {common.machine()}")
     common.write_result(
         "latency",

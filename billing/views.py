@@ -6,8 +6,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from billing.models import StripeEvent, StripeEventStatus
 from billing.stripe_gateway import WebhookSignatureInvalid, webhook_event_verify
-from billing.webhooks import stripe_event_process
+from billing.webhooks import _row_fields, stripe_event_process
 from core.logs import log_context
 
 logger = logging.getLogger(__name__)
@@ -57,4 +58,20 @@ def stripe_webhook_floor(request: HttpRequest) -> HttpResponse:
         )
     except WebhookSignatureInvalid:
         return JsonResponse({"detail": "Invalid Stripe signature."}, status=400)
+    return JsonResponse({"received": True}, status=200)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook_floor_durable(request: HttpRequest) -> HttpResponse:
+    """Benchmarks only: the least any correct receiver does before answering 200 (issue 18):
+    the signature check and one committed INSERT of the event row (the same row the real view
+    stores), on the same database. No handler, no Stripe call."""
+    try:
+        event = webhook_event_verify(
+            payload=request.body, signature=request.headers.get("Stripe-Signature")
+        )
+    except WebhookSignatureInvalid:
+        return JsonResponse({"detail": "Invalid Stripe signature."}, status=400)
+    StripeEvent.objects.create(**_row_fields(event, StripeEventStatus.IGNORED), note="floor")
     return JsonResponse({"received": True}, status=200)

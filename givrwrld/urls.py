@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic.base import RedirectView
 
-from billing.views import stripe_webhook, stripe_webhook_floor
+from billing.views import stripe_webhook, stripe_webhook_floor, stripe_webhook_floor_durable
 from core import views as ops_views
 from givrwrld.api import api
 from givrwrld.security import AdminLoginForm
@@ -39,6 +39,8 @@ handler500 = "givrwrld.pages.server_error"
 if settings.BENCH_FLOOR_VIEW:
     # bench/webhook_ingest.py only: verifies the signature and answers 200 (the floor).
     urlpatterns.append(path("bench/webhook-floor", stripe_webhook_floor))
+    # ... and the durable floor: the signature check plus one committed INSERT of the event.
+    urlpatterns.append(path("bench/webhook-floor-durable", stripe_webhook_floor_durable))
 
 if settings.DEBUG:
     # The demo serves admin CSS itself; production puts static files behind the web server.
