@@ -171,6 +171,14 @@ PANEL_CREATE_TIMEOUT_SECONDS = env_float("PANEL_CREATE_TIMEOUT_SECONDS", 60.0)
 PANEL_SELF_THROTTLE = env_bool("PANEL_SELF_THROTTLE", True)
 PANEL_RATE_LIMIT_PER_MINUTE = env_int("PANEL_RATE_LIMIT_PER_MINUTE", 240)
 
+# Client area (docs/storefront.md): live state read with the client key, kept this long in
+# the shared cache (the panel itself caches resources 20 s), fetched with this many threads
+# at most; power actions per customer and minute.
+LIVE_STATE_CACHE_SECONDS = env_int("LIVE_STATE_CACHE_SECONDS", 10)
+LIVE_STATE_WORKERS = env_int("LIVE_STATE_WORKERS", 4)
+LIVE_STATE_TIMEOUT_SECONDS = env_int("LIVE_STATE_TIMEOUT_SECONDS", 3)
+POWER_ACTIONS_PER_MINUTE = env_int("POWER_ACTIONS_PER_MINUTE", 10)
+
 # Provisioning retries (retryable panel errors only: connection, timeout, 5xx, 429).
 PROVISION_MAX_ATTEMPTS = env_int("PROVISION_MAX_ATTEMPTS", 6)
 PROVISION_BACKOFF_BASE_SECONDS = env_float("PROVISION_BACKOFF_BASE_SECONDS", 5.0)

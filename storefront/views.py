@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from billing.services import checkout_session_create, order_resume_refusal
 from catalog.selectors import plan_get_active
 from core.errors import ServiceError
+from storefront.client_area import client_area_context, dashboard_context
 from storefront.forms import CheckoutForm
 from storefront.selectors import (
     FINAL_STATUSES,
@@ -81,8 +82,9 @@ def buy(request: HttpRequest, plan_slug: str) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     base = panel_base_url()
-    rows = [(o, panel_link(o, base)) for o in servers_for_customer(user_id=customer_id(request))]
-    return render(request, "storefront/dashboard.html", {"rows": rows})
+    orders = list(servers_for_customer(user_id=customer_id(request)))
+    rows = [(o, panel_link(o, base)) for o in orders]
+    return render(request, "storefront/dashboard.html", {"rows": rows, **dashboard_context(orders)})
 
 
 def _order_context(request: HttpRequest, order_id: int) -> dict:
@@ -122,7 +124,9 @@ def _steps(status: str) -> list[tuple[str, str]]:
 
 @login_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    return render(request, "storefront/order.html", _order_context(request, order_id))
+    context = _order_context(request, order_id)
+    context.update(client_area_context(context["order"]))
+    return render(request, "storefront/order.html", context)
 
 
 @login_required
