@@ -22,12 +22,16 @@ def _return_url(order: Order | None) -> str:
 def billing_portal_url(*, user_id: int, order_id: int | None) -> str:
     """The portal for this order's customer; without an order (the profile), the customer of
     the customer's latest subscription. Returns to the order page (or the profile)."""
-    orders = Order.objects.filter(user_id=user_id).exclude(stripe_customer_id="")
-    subscribed = orders.exclude(stripe_subscription_id=None).exclude(stripe_subscription_id="")
+    mine = Order.objects.filter(user_id=user_id)
+    subscribed = (
+        mine.exclude(stripe_customer_id="")
+        .exclude(stripe_subscription_id=None)
+        .exclude(stripe_subscription_id="")
+    )
     if order_id is not None:
         order = subscribed.filter(pk=order_id).first()
         if order is None:
-            if orders.filter(pk=order_id).exists():
+            if mine.filter(pk=order_id).exists():
                 raise ServiceError(
                     "This order was a one-off payment; open its receipt instead.",
                     code="not_a_subscription",

@@ -342,3 +342,43 @@ def test_receipt_link_for_a_one_off_order(catalog, stripe_sandbox, customer):
     assert (response.status_code, response["Location"]) == (302, charge["receipt_url"])
     _, bob = make_customer("bob@example.com")
     assert bob.get(f"/orders/{order.pk}/receipt").status_code == 404
+
+
+def test_billing_portal_from_order_and_profile(catalog, stripe_sandbox, customer):
+    _, client = customer
+    order = _buy(client, stripe_sandbox, plan="minecraft-4gb")
+    assert order.stripe_customer_id and order.stripe_subscription_id
+    page = client.get(f"/orders/{order.pk}").content.decode()
+    assert 'id="billing-portal"' in page and "/receipt" not in page
+    response = client.post("/billing/portal", {"order": str(order.pk)})
+    assert response.status_code == 302
+    (session,) = stripe_sandbox.portal_sessions.values()
+    assert response["Location"] == session["url"]
+    assert session["customer"] == order.stripe_customer_id
+    assert session["return_url"] == f"http://testserver/orders/{order.pk}"
+    profile = client.get("/accounts/profile/").content.decode()
+    assert 'id="billing-portal"' in profile and 'id="set-panel-password"' in profile
+    response = client.post("/billing/portal")
+    assert response.status_code == 302
+    latest = list(stripe_sandbox.portal_sessions.values())[-1]
+    assert latest["return_url"] == "http://testserver/accounts/profile/"
+
+
+def test_billing_portal_refusals_create_no_session(catalog, stripe_sandbox, customer):
+    user, client = customer
+    one_off = _buy(client, stripe_sandbox)
+    response = client.post("/billing/portal", {"order": str(one_off.pk)}, follow=True)
+    assert (
+        "This order was a one-off payment; open its receipt instead." in response.content.decode()
+    )
+    response = client.post("/billing/portal", follow=True)
+    assert "You have no subscription yet." in response.content.decode()
+    sub = _buy(client, stripe_sandbox, plan="minecraft-4gb")
+    _, bob = make_customer("bob@example.com")
+    assert bob.post("/billing/portal", {"order": str(sub.pk)}).status_code == 404
+    assert bob.post("/billing/portal", {"order": "1e3"}).status_code == 404
+    plain = Client(enforce_csrf_checks=True)
+    plain.force_login(user)
+    assert plain.post("/billing/portal", {"order": str(sub.pk)}).status_code == 403
+    assert client.get("/billing/portal").status_code == 405
+    assert stripe_sandbox.portal_sessions == {}
