@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "storefront",
     "allauth",
     "allauth.account",
+    # Django Ninja's templates and static Swagger UI: the API docs are served from our own
+    # origin (the CSP allows no CDN scripts).
+    "ninja",
 ]
 
 MIDDLEWARE = [
