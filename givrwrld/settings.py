@@ -296,7 +296,7 @@ X_FRAME_OPTIONS = "DENY"
 # Content Security Policy (django-csp 4) for the customer pages: scripts, styles and fonts
 # from our own origin only (no inline code: storefront/static holds it), images also as data:
 # URIs (Pico's form icons). Forms may post to us and be redirected on to Stripe Checkout
-# (browsers apply form-action to the redirect). The admin keeps Django's own pages unpoliced.
+# or its Customer Portal (browsers apply form-action to the redirect). The admin keeps Django's own pages unpoliced.
 INSTALLED_APPS.append("csp")
 # (givrwrld.security's subclass adds the Stripe sandbox's origin when STRIPE_API_BASE is set.)
 MIDDLEWARE.append("givrwrld.security.ContentSecurityPolicyMiddleware")
@@ -309,7 +309,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
-        "form-action": ["'self'", "https://checkout.stripe.com"],
+        # billing.stripe.com: the Customer Portal our "Invoices and payment method" form
+        # is redirected to (Stripe API, billing_portal.sessions: url).
+        "form-action": ["'self'", "https://checkout.stripe.com", "https://billing.stripe.com"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'none'"],
         "object-src": ["'none'"],
