@@ -83,6 +83,7 @@ def test_state_and_power_stop_then_start(catalog, stripe_sandbox, customer):
     assert f'data-live-url="/orders/{order.pk}/live"' in page
     assert 'data-state="running"' in page and "storefront/live.js" in page
     assert f'href="{catalog.url}/server/{order.ptero_identifier}"' in page
+    assert "{#" not in page and "{% comment" not in page  # template comments never leak
 
     response = client.post(f"/orders/{order.pk}/power/stop", {"next": "/dashboard"})
     assert (response.status_code, response["Location"]) == (302, "/dashboard")
