@@ -39,6 +39,7 @@ def test_demo_setup_is_all_green(catalog, endpoint):
         "ok    Every active region maps to a node",
         "ok    Every mapped node has free ports for a plan",
         "ok    The panel URL and application key work",
+        "ok    The panel client key (live state and power) works",
         "ok    The Stripe secret key and webhook secret are set",
         "ok    This installation's Stripe webhook endpoint sends every handled event",
         "ok    AES_KEY decrypts every stored secret",
@@ -88,3 +89,48 @@ def test_node_without_free_ports(catalog, endpoint):
     assert error is not None
     assert "FAIL: Every mapped node has free ports for a plan: node '" in out
     assert "Every active region maps to a node" in out
+
+
+def test_panel_client_key_missing_wrong_kind_or_blind(catalog, endpoint):
+    from core.secrets import secret_delete, secret_set
+
+    secret_delete(name="panel.PANEL_CLIENT_KEY")
+    out, error = _doctor()
+    assert str(error) == "1 problem to fix."
+    assert (
+        "FAIL: The panel client key (live state and power) works: panel.PANEL_CLIENT_KEY is "
+        "not set" in out
+    )
+    secret_set(name="panel.PANEL_CLIENT_KEY", value=catalog.app_key)
+    out, _ = _doctor()
+    assert "panel.PANEL_CLIENT_KEY is not a client API key (ptlc_...)" in out
+    # A customer's own key cannot see another customer's server.
+    from testkit import make_customer
+
+    from billing.models import Order
+    from catalog.models import Plan, Region
+
+    stranger = catalog.state.add_user("stranger", "stranger@example.com")
+    own_key = "ptlc_Stranger001" + "e" * 32
+    catalog.state.add_api_key(stranger["id"], own_key, kind="account")
+    secret_set(name="panel.PANEL_CLIENT_KEY", value=own_key)
+    user, _ = make_customer("doc@example.com")
+    owner = catalog.state.add_user("docowner", "doc@example.com")
+    server = {
+        "id": 999,
+        "uuid": "abcd1234-0000-4000-8000-000000000000",
+        "owner_id": owner["id"],
+        "node_id": 1,
+        "status": None,
+    }
+    catalog.state.servers[999] = server
+    Order.objects.create(
+        user=user,
+        plan=Plan.objects.get(slug="minecraft-2gb"),
+        region=Region.objects.get(slug="us-east"),
+        server_name="Doc",
+        status="provisioned",
+        ptero_identifier="abcd1234",
+    )
+    out, _ = _doctor()
+    assert "the client key cannot see server abcd1234" in out
