@@ -296,7 +296,8 @@ X_FRAME_OPTIONS = "DENY"
 # Content Security Policy (django-csp 4) for the customer pages: scripts, styles and fonts
 # from our own origin only (no inline code: storefront/static holds it), images also as data:
 # URIs (Pico's form icons). Forms may post to us and be redirected on to Stripe Checkout
-# or its Customer Portal (browsers apply form-action to the redirect). The admin keeps Django's own pages unpoliced.
+# or its Customer Portal (browsers apply form-action to the redirect). The admin keeps
+# Django's own pages unpoliced.
 INSTALLED_APPS.append("csp")
 # (givrwrld.security's subclass adds the Stripe sandbox's origin when STRIPE_API_BASE is set.)
 MIDDLEWARE.append("givrwrld.security.ContentSecurityPolicyMiddleware")
