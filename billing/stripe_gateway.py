@@ -278,3 +278,26 @@ def price_create(
         params,  # type: ignore[arg-type]
         {"idempotency_key": idempotency_key},
     )
+
+
+def billing_portal_session_create(*, customer_id: str, return_url: str) -> dict[str, Any]:
+    """A Customer Portal session (Stripe API, "Create a portal session":
+    ``billing_portal.sessions.create``, stripe/billing_portal/_session.py in the SDK): a
+    short-lived ``url`` where the customer updates the card and downloads invoices, with a
+    link back to ``return_url``. Uses the account's default portal configuration."""
+    return _call(
+        "billing portal session create",
+        client().v1.billing_portal.sessions.create,
+        {"customer": customer_id, "return_url": return_url},
+    )
+
+
+def payment_intent_retrieve(*, payment_intent_id: str) -> dict[str, Any]:
+    """The PaymentIntent with its ``latest_charge`` expanded (Stripe API, "Retrieve a
+    PaymentIntent"; the Charge carries ``receipt_url``)."""
+    return _call(
+        "payment intent retrieve",
+        client().v1.payment_intents.retrieve,
+        payment_intent_id,
+        {"expand": ["latest_charge"]},
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
@@ -12,7 +13,14 @@ from panel.errors import PanelError, PanelRetryableError
 from provisioning.api import router as provisioning_router
 from storefront.api import router as storefront_router
 
-api = NinjaAPI(title="GIVRwrld provisioning", version="1", urls_namespace="api")
+# OpenAPI docs at /api/docs (schema /api/openapi.json) for signed-in users only: the schema
+# lists internal endpoints too, which strangers need not map.
+api = NinjaAPI(
+    title="GIVRwrld provisioning",
+    version="1",
+    urls_namespace="api",
+    docs_decorator=login_required,
+)
 api.add_router("/", billing_router)
 api.add_router("/", provisioning_router)
 api.add_router("/", storefront_router)

@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "console",
     "allauth",
     "allauth.account",
+    # Django Ninja's templates and static Swagger UI: the API docs are served from our own
+    # origin (the CSP allows no CDN scripts).
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +192,14 @@ PANEL_CREATE_TIMEOUT_SECONDS = env_float("PANEL_CREATE_TIMEOUT_SECONDS", 60.0)
 PANEL_SELF_THROTTLE = env_bool("PANEL_SELF_THROTTLE", True)
 PANEL_RATE_LIMIT_PER_MINUTE = env_int("PANEL_RATE_LIMIT_PER_MINUTE", 240)
 
+# Client area (docs/storefront.md): live state read with the client key, kept this long in
+# the shared cache (the panel itself caches resources 20 s), fetched with this many threads
+# at most; power actions per customer and minute.
+LIVE_STATE_CACHE_SECONDS = env_int("LIVE_STATE_CACHE_SECONDS", 10)
+LIVE_STATE_WORKERS = env_int("LIVE_STATE_WORKERS", 4)
+LIVE_STATE_TIMEOUT_SECONDS = env_int("LIVE_STATE_TIMEOUT_SECONDS", 3)
+POWER_ACTIONS_PER_MINUTE = env_int("POWER_ACTIONS_PER_MINUTE", 10)
+
 # Provisioning retries (retryable panel errors only: connection, timeout, 5xx, 429).
 PROVISION_MAX_ATTEMPTS = env_int("PROVISION_MAX_ATTEMPTS", 6)
 PROVISION_BACKOFF_BASE_SECONDS = env_float("PROVISION_BACKOFF_BASE_SECONDS", 5.0)
@@ -303,7 +314,8 @@ X_FRAME_OPTIONS = "DENY"
 # Content Security Policy (django-csp 4) for the customer pages: scripts, styles and fonts
 # from our own origin only (no inline code: storefront/static holds it), images also as data:
 # URIs (Pico's form icons). Forms may post to us and be redirected on to Stripe Checkout
-# (browsers apply form-action to the redirect). The admin keeps Django's own pages unpoliced.
+# or its Customer Portal (browsers apply form-action to the redirect). The admin keeps
+# Django's own pages unpoliced.
 INSTALLED_APPS.append("csp")
 # (givrwrld.security's subclass adds the Stripe sandbox's origin when STRIPE_API_BASE is set.)
 MIDDLEWARE.append("givrwrld.security.ContentSecurityPolicyMiddleware")
@@ -316,7 +328,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
-        "form-action": ["'self'", "https://checkout.stripe.com"],
+        # billing.stripe.com: the Customer Portal our "Invoices and payment method" form
+        # is redirected to (Stripe API, billing_portal.sessions: url).
+        "form-action": ["'self'", "https://checkout.stripe.com", "https://billing.stripe.com"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'none'"],
         "object-src": ["'none'"],

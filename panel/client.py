@@ -37,6 +37,7 @@ import httpx
 
 from panel.errors import (
     FieldError,
+    PanelClientKeyMissingError,
     PanelConflictError,
     PanelConnectionError,
     PanelError,
@@ -361,7 +362,7 @@ class PanelClient:
         endpoint = f"{method} {template}"
         if client_api:
             if not self._client_api_key:
-                raise PanelTerminalError(
+                raise PanelClientKeyMissingError(
                     "Panel client API key not configured: run manage.py secrets set "
                     "panel.PANEL_CLIENT_KEY …",
                     endpoint=endpoint,
@@ -563,6 +564,29 @@ class PanelClient:
         data = self._request("POST", "/users", body=body)
         return self._map(
             "POST /users", lambda: PanelUser.from_api(data["attributes"]), mutating=True
+        )
+
+    def user_set_password(self, *, user_id: int, password: str) -> PanelUser:
+        """Set the user's panel password. ``PATCH /users/{id}`` validates the whole user
+        (pterodactyl/panel v1.11.8 app/Http/Requests/Api/Application/Users/UpdateUserRequest.php:
+        ``User::getRulesForUpdate``, email/username/first_name/last_name required), so the
+        user's current fields are read first and sent back unchanged with the password;
+        app/Services/Users/UserUpdateService.php hashes a non-empty password and ignores an
+        empty one, hence the refusal here. The password goes in the body only: never logged."""
+        if not password:
+            raise ValueError("password must be a non-empty string")
+        user = self.user_get(user_id=user_id)
+        body = {
+            "email": user.email,
+            "username": user.username,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "language": user.language,
+            "password": password,
+        }
+        data = self._request("PATCH", "/users/{user_id}", path={"user_id": int(user_id)}, body=body)
+        return self._map(
+            "PATCH /users/{user_id}", lambda: PanelUser.from_api(data["attributes"]), mutating=True
         )
 
     def user_delete(self, *, user_id: int) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "FieldError",
+    "PanelClientKeyMissingError",
     "PanelConflictError",
     "PanelConnectionError",
     "PanelError",
@@ -118,6 +119,11 @@ class PanelRateLimitedError(PanelRetryableError):
 
 class PanelTerminalError(PanelError):
     """400, 401, 403, 405, 409 and other 4xx: retrying the same request will not help."""
+
+
+class PanelClientKeyMissingError(PanelTerminalError):
+    """No client API key (``panel.PANEL_CLIENT_KEY``) is configured: client-API calls (live
+    state, power) cannot be made. Raised before any request; pages show "state unavailable"."""
 
 
 class PanelConflictError(PanelTerminalError):

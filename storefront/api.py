@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from django.http import HttpRequest
@@ -8,6 +9,7 @@ from ninja import Router, Schema
 from billing.models import Order
 from core.api_auth import django_auth
 from core.errors import NotFound
+from storefront.live_state import LiveState, live_states
 from storefront.selectors import (
     customer_id,
     order_for_customer,
@@ -18,6 +20,22 @@ from storefront.selectors import (
 from storefront.words import status_word
 
 router = Router(tags=["servers"])
+
+
+class LiveOut(Schema):
+    """The server's live state from the panel (storefront/live_state.py); ``unavailable``
+    when no client key is set or the panel does not answer."""
+
+    state: str
+    label: str
+    detail: str
+    cpu_percent: float | None
+    cpu_limit_percent: int | None
+    memory_bytes: int | None
+    memory_limit_bytes: int | None
+    disk_bytes: int | None
+    disk_limit_bytes: int | None
+    uptime_seconds: int | None
 
 
 class ServerOut(Schema):
@@ -33,9 +51,14 @@ class ServerOut(Schema):
     panel_url: str | None
     error_message: str | None
     created_at: datetime
+    # Renewal: set for subscriptions (None for a one-off payment).
+    renews_at: datetime | None = None
+    cancel_at_period_end: bool = False
+    payment_failed: bool = False
+    live: LiveOut | None = None
 
 
-def _out(order: Order, panel_base: str) -> ServerOut:
+def _out(order: Order, panel_base: str, live: LiveState | None = None) -> ServerOut:
     return ServerOut(
         order_id=order.pk,
         status=order.status,
@@ -53,6 +76,10 @@ def _out(order: Order, panel_base: str) -> ServerOut:
             else None
         ),
         created_at=order.created_at,
+        renews_at=order.current_period_end,
+        cancel_at_period_end=order.cancel_at_period_end,
+        payment_failed=order.payment_failed_at is not None,
+        live=LiveOut(**asdict(live)) if live else None,
     )
 
 
@@ -60,7 +87,9 @@ def _out(order: Order, panel_base: str) -> ServerOut:
 def servers(request: HttpRequest) -> list[ServerOut]:
     base = panel_base_url()  # one secrets read for the whole list
     # Servers only: unpaid checkouts are GET /api/checkouts.
-    return [_out(o, base) for o in servers_for_customer(user_id=customer_id(request))]
+    orders = list(servers_for_customer(user_id=customer_id(request)))
+    live = live_states(orders=orders)  # cached, fetched in parallel
+    return [_out(o, base, live.get(o.pk)) for o in orders]
 
 
 @router.get("/servers/{order_id}", auth=django_auth, response={200: ServerOut, 404: dict})
@@ -68,4 +97,4 @@ def server(request: HttpRequest, order_id: int) -> ServerOut:
     order = order_for_customer(user_id=customer_id(request), order_id=order_id)
     if order is None:  # someone else's order looks exactly like a missing one
         raise NotFound("No such server.")
-    return _out(order, panel_base_url())
+    return _out(order, panel_base_url(), live_states(orders=[order]).get(order.pk))

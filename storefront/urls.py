@@ -1,6 +1,6 @@
 from django.urls import path
 
-from storefront import server_actions, views
+from storefront import client_area, server_actions, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,4 +16,11 @@ urlpatterns = [
         server_actions.server_action,
         name="server-action",
     ),
+    # The client area (storefront/client_area.py).
+    path("dashboard/live", client_area.live_all, name="dashboard-live"),
+    path("orders/<int:order_id>/live", client_area.live_one, name="order-live"),
+    path("orders/<int:order_id>/power/<slug:signal>", client_area.power, name="server-power"),
+    path("orders/<int:order_id>/receipt", client_area.receipt, name="order-receipt"),
+    path("billing/portal", client_area.billing_portal, name="billing-portal"),
+    path("account/panel-password", client_area.panel_password, name="panel-password"),
 ]

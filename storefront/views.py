@@ -23,6 +23,7 @@ from billing.services import (
 from catalog.models import Plan
 from catalog.selectors import plan_get_active
 from core.errors import NotFound, ServiceError
+from storefront.client_area import client_area_context, dashboard_context
 from storefront.forms import CheckoutForm
 from storefront.selectors import (
     FINAL_STATUSES,
@@ -111,9 +112,14 @@ def _buy_context(*, plan: Plan, form: CheckoutForm, complete_url: str = "") -> d
 def dashboard(request: HttpRequest) -> HttpResponse:
     base = panel_base_url()
     user_id = customer_id(request)
-    rows = [(o, panel_link(o, base)) for o in servers_for_customer(user_id=user_id)]
+    orders = list(servers_for_customer(user_id=user_id))
+    rows = [(o, panel_link(o, base)) for o in orders]
     pending = list(pending_checkouts_of_customer(user_id=user_id))
-    return render(request, "storefront/dashboard.html", {"rows": rows, "pending": pending})
+    return render(
+        request,
+        "storefront/dashboard.html",
+        {"rows": rows, "pending": pending, **dashboard_context(orders)},
+    )
 
 
 @login_required
@@ -176,7 +182,9 @@ def _steps(status: str) -> list[tuple[str, str]]:
 
 @login_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    return render(request, "storefront/order.html", _order_context(request, order_id))
+    context = _order_context(request, order_id)
+    context.update(client_area_context(context["order"]))
+    return render(request, "storefront/order.html", context)
 
 
 @login_required

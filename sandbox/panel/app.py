@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import middleware
+from . import middleware, web
 from .controller import Ctx
 from .faults import Faults
 from .http import (
@@ -64,6 +64,8 @@ class PanelApp:
         self.rng = random.Random(faults.seed)
         self._rng_seed = faults.seed
         self.routes: list[Route] = build_routes()
+        # Browser sessions of the sandbox's login page (web.py): token -> user id.
+        self.web_sessions: dict[str, int] = {}
 
     # ================================================================== WSGI entry
     def __call__(
@@ -72,6 +74,8 @@ class PanelApp:
         req = self._build_request(environ)
         if req.path.startswith(ADMIN_PREFIX):
             status, headers, body = self._admin(req)
+        elif web.handles(req.path):
+            status, headers, body = web.dispatch(self, req)
         else:
             status, headers, body = self._panel(req)
         if req.method == "HEAD":

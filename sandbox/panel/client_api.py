@@ -58,9 +58,17 @@ def client_view(ctx: Ctx) -> Response:
 
 
 def client_resources(ctx: Ctx) -> Response:
+    """The stats come from Wings (DaemonServerRepository::getDetails) through the controller's
+    ``cache->remember("resources:$server->uuid", 20 s)``: within that window every caller sees
+    the same answer, even after a power signal (the panel does not forget the key on power).
+    The state machine advances when Wings is asked, i.e. on a cache miss."""
     app = ctx.app
     server = ctx.models["server"]
     state_conflict(app.state, server)
+    now = app.clock()
+    cached = server.get("stats_cache")
+    if cached and cached[0] > now:
+        return json_response(200, cached[1])
     if app.faults.wings_down:  # DaemonServerRepository::getDetails() cannot reach Wings
         raise daemon_unreachable()
     shown = server["power"]
@@ -69,27 +77,26 @@ def client_resources(ctx: Ctx) -> Response:
         server["power"] = server["power_pending"][1]
         server["power_pending"] = None
     running = shown in ("running", "starting", "stopping")
-    now = app.clock()
     uptime = int((now - server["started_at"]) * 1000) if running and server["started_at"] else 0
     mem_limit = max(1, int(server["memory"] or 1024)) * 1024 * 1024
-    return json_response(
-        200,
-        {
-            "object": "stats",
-            "attributes": {
-                "current_state": shown,
-                "is_suspended": server["status"] == "suspended",
-                "resources": {
-                    "memory_bytes": mem_limit // 3 if running else 0,
-                    "cpu_absolute": 12.5 if running else 0,
-                    "disk_bytes": 157286400,
-                    "network_rx_bytes": 24576 if running else 0,
-                    "network_tx_bytes": 12288 if running else 0,
-                    "uptime": uptime,
-                },
+    payload = {
+        "object": "stats",
+        "attributes": {
+            "current_state": shown,
+            "is_suspended": server["status"] == "suspended",
+            "resources": {
+                "memory_bytes": mem_limit // 3 if running else 0,
+                "cpu_absolute": 12.5 if running else 0,
+                "disk_bytes": 157286400,
+                "network_rx_bytes": 24576 if running else 0,
+                "network_tx_bytes": 12288 if running else 0,
+                "uptime": uptime,
             },
         },
-    )
+    }
+    ttl = app.faults.resources_cache_seconds
+    server["stats_cache"] = (now + ttl, payload) if ttl else None
+    return json_response(200, payload)
 
 
 def client_power(ctx: Ctx) -> Response:

@@ -25,6 +25,8 @@ class Faults:
     race_window: float = 0.0
     rate_limit: int = 240
     client_rate_limit: int = 720
+    # ResourceUtilizationController caches Wings' answer per server for 20 s (v1.11.8).
+    resources_cache_seconds: int = 20
     install_delay: float = 0.0
     install_mode: str = "succeed"
     two_factor_required: bool = False

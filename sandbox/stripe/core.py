@@ -54,6 +54,7 @@ STORE_NAMES = (
     "coupons",
     "promotion_codes",
     "discounts",
+    "portal_sessions",
 )
 KNOB_DEFAULTS: dict[str, Any] = {
     "webhooks_enabled": True,
@@ -213,6 +214,7 @@ class StripeSandbox(WebhookMixin, PricingMixin, BillingMixin):
         self.default_endpoint_id: str | None = None
         self.coupons: dict[str, dict[str, Any]] = {}
         self.promotion_codes: dict[str, dict[str, Any]] = {}
+        self.portal_sessions: dict[str, dict[str, Any]] = {}  # portal.py
         self.discounts: dict[str, dict[str, Any]] = {}
         self.receipts: list[dict[str, Any]] = []  # receipts Stripe e-mailed (the outbox)
         # Events and GET /v1/events are rendered at the account's default API version.

@@ -20,7 +20,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 from wsgiref.simple_server import make_server as _wsgiref_make_server
 from wsgiref.util import application_uri
 
-from . import objects
+from . import objects, portal
 from .checkout_page import render_checkout, render_message, render_receipt
 from .core import as_int, as_str
 from .errors import (
@@ -219,6 +219,7 @@ class SandboxApp:
             ("GET", re.compile(r"^/v1/refunds/([^/]+)$"), self.retrieve("refunds", "refund")),
             ("GET", re.compile(r"^/v1/disputes/([^/]+)$"), self.retrieve("disputes", "dispute")),
             ("POST", re.compile(r"^/v1/disputes/([^/]+)/close$"), self.close_dispute),
+            ("POST", re.compile(r"^/v1/billing_portal/sessions$"), self.create_portal_session),
         ]
 
     # --- WSGI entry point ----------------------------------------------------------------
@@ -232,6 +233,10 @@ class SandboxApp:
                 status, headers, body = self.handle_pay(req)
             elif req.path.startswith("/receipts/") and req.method == "GET":
                 status, headers, body = self.handle_receipt(req)
+            elif req.path.startswith("/portal/"):
+                status, headers, body = portal.handle_portal(
+                    self.sb, req.method, req.path, req.body
+                )
             elif req.path.startswith("/_sandbox/"):
                 status, headers, body = self.handle_admin(req)
             elif req.path == "/" and req.method == "GET":
@@ -840,6 +845,11 @@ class SandboxApp:
         if error is not None:
             raise error
         return self.expand(inv, self._expand_list(p))
+
+    def create_portal_session(
+        self, req: Request, p: dict[str, Any], idem: str | None
+    ) -> dict[str, Any]:
+        return portal.create_portal_session(self.sb, p, req.base_url)
 
     def create_refund(self, req: Request, p: dict[str, Any], idem: str | None) -> dict[str, Any]:
         refund, events = self.sb.api_create_refund(p, request_id=req.request_id, idem=idem)

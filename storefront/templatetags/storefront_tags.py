@@ -47,3 +47,20 @@ def customer_status(status: str) -> str:
     from storefront.words import status_word
 
     return status_word(status or "")
+
+
+@register.filter
+def live_for(states: dict | None, order: object) -> object:
+    """The live state of `order` from the page's `{order_id: LiveState}` (None if none)."""
+    if not states:
+        return None
+    return states.get(getattr(order, "pk", None))
+
+
+@register.simple_tag
+def has_subscription(user: object) -> bool:
+    """Whether the customer has a subscription (the profile's billing portal button)."""
+    from billing.portal import customer_has_subscription
+
+    pk = getattr(user, "pk", None)
+    return bool(pk) and customer_has_subscription(user_id=int(pk))  # type: ignore[arg-type]

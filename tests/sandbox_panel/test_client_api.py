@@ -4,6 +4,8 @@ AuthenticateServerAccess.php)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -60,6 +62,7 @@ def test_resources_409_messages_then_power(
     sb: PanelSandbox, api: httpx.Client, server: dict
 ) -> None:
     url = f"/api/client/servers/{server['identifier']}"
+    sb.faults.resources_cache_seconds = 0  # every read asks "Wings" (the cache: test below)
     with make_client(sb, key=OWNER_KEY) as c:
         r = c.get(f"{url}/resources")
         assert r.status_code == 409
@@ -118,3 +121,85 @@ def test_start_on_completion_runs_after_install(sb: PanelSandbox, api: httpx.Cli
     with make_client(sb, key=sb.client_key) as c:
         r = c.get(f"/api/client/servers/{created['identifier']}/resources")
         assert r.json()["attributes"]["current_state"] == "running"
+
+
+def test_resources_cached_20_seconds_across_power(
+    sb: PanelSandbox, server: dict, clock: Any
+) -> None:
+    """ResourceUtilizationController v1.11.8: ``remember("resources:$uuid", 20 s)``, not
+    forgotten by a power signal; the state machine moves on the next Wings read."""
+    sb.state.complete_installs()
+    url = f"/api/client/servers/{server['identifier']}"
+    with make_client(sb, key=OWNER_KEY) as c:
+
+        def state() -> str:
+            return c.get(f"{url}/resources").json()["attributes"]["current_state"]
+
+        assert state() == "offline"
+        assert c.post(f"{url}/power", json={"signal": "start"}).status_code == 204
+        clock.advance(19.9)
+        assert state() == "offline"  # still the cached answer
+        clock.advance(0.2)
+        assert state() == "starting"
+        clock.advance(20.1)
+        assert state() == "running"
+        assert c.post(f"{url}/power", json={"signal": "kill"}).status_code == 204
+        clock.advance(20.1)
+        assert state() == "offline"
+
+
+@pytest.mark.parametrize("body", [{}, {"signal": ""}, {"signal": "START"}, {"signal": ["start"]}])
+def test_power_bad_signal_422_changes_nothing(sb: PanelSandbox, server: dict, body: dict) -> None:
+    """SendPowerRequest v1.11.8: ``signal`` => ``required|string|in:start,stop,restart,kill``."""
+    sb.state.complete_installs()
+    before = dict(sb.state.servers[server["id"]])
+    with make_client(sb, key=OWNER_KEY) as c:
+        r = c.post(f"/api/client/servers/{server['identifier']}/power", json=body)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["code"] == "ValidationException"
+    assert r.json()["errors"][0]["meta"]["source_field"] == "signal"
+    assert sb.state.servers[server["id"]] == before
+
+
+def test_power_stranger_404_and_suspended_409(
+    sb: PanelSandbox, api: httpx.Client, server: dict
+) -> None:
+    sb.state.complete_installs()
+    url = f"/api/client/servers/{server['identifier']}/power"
+    with make_client(sb, key=STRANGER_KEY) as c:
+        r = c.post(url, json={"signal": "start"})
+    assert r.status_code == 404
+    assert sb.state.servers[server["id"]]["power"] == "offline"
+    api.post(f"/api/application/servers/{server['id']}/suspend")
+    with make_client(sb, key=OWNER_KEY) as c:
+        r = c.post(url, json={"signal": "start"})
+    assert single_error(r)[:2] == ("ServerStateConflictException", "409")
+    assert sb.state.servers[server["id"]]["power"] == "offline"
+
+
+def test_login_page_and_server_page(sb: PanelSandbox, api: httpx.Client, server: dict) -> None:
+    """web.py: a password set with PATCH /users/{id} logs in; the server page is the owner's."""
+    owner = sb.state.servers[server["id"]]["owner_id"]
+    user = api.get(f"/api/application/users/{owner}").json()["attributes"]
+    fields = {k: user[k] for k in ("email", "username", "first_name", "last_name")}
+    r = api.patch(f"/api/application/users/{owner}", json={**fields, "password": "s3cret-pass!"})
+    assert r.status_code == 200
+    assert "s3cret-pass!" not in str(sb.state.users[owner])
+    page = f"/server/{server['identifier']}"
+    with httpx.Client(transport=httpx.WSGITransport(app=sb.app), base_url="http://panel.test") as b:
+        r = b.get(page)
+        assert (r.status_code, r.headers["location"]) == (302, f"/auth/login?next={page}")
+        r = b.post("/auth/login", data={"user": "owner", "password": "wrong", "next": page})
+        assert r.status_code == 422 and "do not match our records" in r.text
+        assert b.get(page).status_code == 302
+        r = b.post(
+            "/auth/login", data={"user": fields["email"], "password": "s3cret-pass!", "next": page}
+        )
+        assert (r.status_code, r.headers["location"]) == (302, page)
+        r = b.get(page)
+        assert r.status_code == 200 and server["identifier"] in r.text
+        assert b.get("/server/zzzzzzzz").status_code == 404
+    # An empty password leaves the stored hash alone (UserUpdateService).
+    stored = sb.state.users[owner]["password"]
+    api.patch(f"/api/application/users/{owner}", json={**fields, "password": ""})
+    assert sb.state.users[owner]["password"] == stored

@@ -58,6 +58,11 @@ ENDPOINTS = [
     ("POST /v1/prices", "stripe.params._price_create_params", "PriceCreateParams"),
     ("POST /v1/invoices/{id}/pay", "stripe.params._invoice_pay_params", "InvoicePayParams"),
     (
+        "POST /v1/billing_portal/sessions",
+        "stripe.params.billing_portal._session_create_params",
+        "SessionCreateParams",
+    ),
+    (
         "GET /v1/invoice_payments",
         "stripe.params._invoice_payment_list_params",
         "InvoicePaymentListParams",

@@ -111,6 +111,7 @@ def test_every_customer_page_has_the_policy_and_meets_it(pages, settings):
         assert csp["form-action"].split() == [
             "'self'",
             "https://checkout.stripe.com",
+            "https://billing.stripe.com",
             settings.STRIPE_API_BASE,
         ]
         found = audit(response.content.decode())
@@ -147,7 +148,7 @@ def test_the_admin_is_left_out_and_real_stripe_only_without_a_sandbox(db, settin
     settings.STRIPE_API_BASE = ""
     assert "Content-Security-Policy" not in Client().get("/admin/login/")
     csp = parse_csp(Client().get("/")["Content-Security-Policy"])
-    assert csp["form-action"] == "'self' https://checkout.stripe.com"
+    assert csp["form-action"] == "'self' https://checkout.stripe.com https://billing.stripe.com"
 
 
 def test_favicon_has_a_home_and_no_404(db):
@@ -159,3 +160,29 @@ def test_favicon_has_a_home_and_no_404(db):
     assert (
         '<link rel="icon" href="/static/storefront/favicon.svg"' in client.get("/").content.decode()
     )
+
+
+def test_client_area_pages_meet_the_policy(catalog, stripe_sandbox):
+    """The client area (live state, power buttons, billing links, panel password form) adds
+    no inline script or style; its script and stylesheet are static files."""
+    from billing.models import Order
+
+    user, client = make_customer("area@example.com")
+    order_id = checkout(client).json()["order_id"]
+    Order.objects.filter(pk=order_id).update(
+        status="provisioned", ptero_identifier="abcd1234", server_address="10.0.0.5:25565"
+    )
+    user.pterodactyl_user_id = 1
+    user.save()
+    for path in (f"/orders/{order_id}", "/dashboard", "/accounts/profile/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        found = audit(response.content.decode())
+        assert found.violations == [], (path, found.violations)
+        for asset in found.assets:
+            assert asset.startswith("/static/") and (
+                asset.startswith("/static/vendor/") or finders.find(asset.removeprefix("/static/"))
+            ), (path, asset)
+    page = client.get(f"/orders/{order_id}").content.decode()
+    assert "/static/storefront/live.js" in audit(page).assets
+    assert "/static/storefront/client_area.css" in audit(page).assets

@@ -51,6 +51,7 @@ def test_demo_setup_is_all_green(catalog, endpoint, settings):
             for region in Region.objects.filter(active=True).order_by("sort_order", "slug")
         ],
         "ok    The panel URL and application key work",
+        "ok    The panel client key (live state and power) works",
         "ok    The Stripe secret key and webhook secret are set",
         "ok    This installation's Stripe webhook endpoint sends every handled event",
         "ok    AES_KEY decrypts every stored secret",
@@ -165,3 +166,48 @@ def test_names_a_plan_that_cannot_be_placed_and_what_runs_out(catalog, endpoint)
     assert "      minecraft-4gb in us-east: sold out (node '" in out
     assert "      minecraft-2gb in us-east: " in out
     assert "minecraft-2gb' cannot" not in out
+
+
+def test_panel_client_key_missing_wrong_kind_or_blind(catalog, endpoint):
+    from core.secrets import secret_delete, secret_set
+
+    secret_delete(name="panel.PANEL_CLIENT_KEY")
+    out, error = _doctor()
+    assert str(error) == "1 problem to fix."
+    assert (
+        "FAIL: The panel client key (live state and power) works: panel.PANEL_CLIENT_KEY is "
+        "not set" in out
+    )
+    secret_set(name="panel.PANEL_CLIENT_KEY", value=catalog.app_key)
+    out, _ = _doctor()
+    assert "panel.PANEL_CLIENT_KEY is not a client API key (ptlc_...)" in out
+    # A customer's own key cannot see another customer's server.
+    from testkit import make_customer
+
+    from billing.models import Order
+    from catalog.models import Plan, Region
+
+    stranger = catalog.state.add_user("stranger", "stranger@example.com")
+    own_key = "ptlc_Stranger001" + "e" * 32
+    catalog.state.add_api_key(stranger["id"], own_key, kind="account")
+    secret_set(name="panel.PANEL_CLIENT_KEY", value=own_key)
+    user, _ = make_customer("doc@example.com")
+    owner = catalog.state.add_user("docowner", "doc@example.com")
+    server = {
+        "id": 999,
+        "uuid": "abcd1234-0000-4000-8000-000000000000",
+        "owner_id": owner["id"],
+        "node_id": 1,
+        "status": None,
+    }
+    catalog.state.servers[999] = server
+    Order.objects.create(
+        user=user,
+        plan=Plan.objects.get(slug="minecraft-2gb"),
+        region=Region.objects.get(slug="us-east"),
+        server_name="Doc",
+        status="provisioned",
+        ptero_identifier="abcd1234",
+    )
+    out, _ = _doctor()
+    assert "the client key cannot see server abcd1234" in out

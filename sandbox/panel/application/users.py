@@ -20,6 +20,7 @@ from ..controller import (
 )
 from ..http import Response, display, json_response, not_found
 from ..state import State, collate
+from ..web import password_make
 
 USERNAME_RE = re.compile(r"^[a-z0-9]([\w\.-]+)[a-z0-9]$", re.ASCII)
 USERNAME_MESSAGE = (
@@ -128,6 +129,8 @@ def create_user(ctx: Ctx) -> Response:
         "created_at": now,
         "updated_at": now,
     }
+    if data.get("password"):  # UserCreationService hashes a given password
+        user["password"] = password_make(str(data["password"]))
     app.state.users[user["id"]] = user
     body = ctx.tx.user(user)
     body["meta"] = resource_url(ctx, f"users/{user['id']}")
@@ -150,6 +153,10 @@ def update_user(ctx: Ctx) -> Response:
     )
     if "external_id" in data:
         user["external_id"] = data["external_id"]
+    # pterodactyl/panel v1.11.8 app/Services/Users/UserUpdateService.php: a non-empty password
+    # is hashed and stored; an empty or missing one leaves the old hash alone.
+    if data.get("password"):
+        user["password"] = password_make(str(data["password"]))
     if data.get("language"):
         user["language"] = data["language"]
     if "root_admin" in data and data["root_admin"] is not None:
