@@ -8,7 +8,12 @@ from django.views.decorators.http import require_POST
 
 from billing.models import StripeEvent, StripeEventStatus
 from billing.stripe_gateway import WebhookSignatureInvalid, webhook_event_verify
-from billing.webhooks import _row_fields, stripe_event_process
+from billing.webhooks import (
+    _row_fields,
+    event_id_usable,
+    event_shape_problem,
+    stripe_event_process,
+)
 from core.logs import log_context
 
 logger = logging.getLogger(__name__)
@@ -26,10 +31,16 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except WebhookSignatureInvalid as exc:
         logger.warning("Refused Stripe webhook: %s", exc)
         return JsonResponse({"detail": "Invalid Stripe signature."}, status=400)
-    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
-        return JsonResponse({"detail": "Not a Stripe event."}, status=400)
-    obj = (event.get("data") or {}).get("object") or {}
-    claimed_order = (obj.get("metadata") or {}).get("order_id") or obj.get("client_reference_id")
+    if not event_id_usable(event.get("id")):
+        # Nothing to record it under once (billing/webhooks.py, "Malformed events").
+        return JsonResponse({"detail": "Not a Stripe event: no usable id."}, status=400)
+    claimed_order = None
+    if not event_shape_problem(event):  # a hint for the log lines only, never a key
+        obj = event["data"]["object"]
+        metadata = obj.get("metadata")
+        hint = metadata.get("order_id") if isinstance(metadata, dict) else None
+        hint = hint or obj.get("client_reference_id")
+        claimed_order = hint if isinstance(hint, str) and len(hint) <= 64 else None
     with log_context(stripe_event_id=event["id"], order_id=claimed_order):
         try:
             result = stripe_event_process(event=event)
@@ -37,7 +48,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             return JsonResponse({"detail": "Event could not be processed; retry."}, status=500)
         logger.info(
             "Stripe event %s: %s%s%s",
-            event["type"],
+            event.get("type"),
             result.status,
             " (duplicate)" if result.duplicate else "",
             f" ({result.note})" if result.note else "",
