@@ -90,6 +90,12 @@ def checkout_session_expire(*, session_id: str) -> dict[str, Any]:
     return _call("checkout session expire", client().v1.checkout.sessions.expire, session_id)
 
 
+def _not_json(name: str) -> Any:
+    # NaN and Infinity are not JSON (RFC 8259) though Python reads them; Stripe never sends
+    # them, and the event row's JSON column would refuse them.
+    raise ValueError(f"{name} is not JSON")
+
+
 def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict[str, Any]:
     """Verify `Stripe-Signature` over the raw body and return the event as a plain dict."""
     secret = settings.STRIPE_WEBHOOK_SECRET
@@ -104,7 +110,7 @@ def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict[str, 
         stripe.WebhookSignature.verify_header(
             payload, signature, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
         )
-        event = json.loads(payload)
+        event = json.loads(payload, parse_constant=_not_json)
     except stripe.SignatureVerificationError as exc:
         raise WebhookSignatureInvalid(str(exc)) from exc
     except ValueError as exc:  # signed, but not JSON
