@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from typing import Any
 
 import stripe
@@ -117,7 +118,23 @@ def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict[str, 
         raise WebhookSignatureInvalid(f"Invalid payload: {exc}") from exc
     if not isinstance(event, dict) or event.get("object") != "event":
         raise WebhookSignatureInvalid("Invalid payload: not a Stripe event")
+    if _SURROGATE_ESCAPE.search(payload) and not _unicode_ok(event):
+        raise WebhookSignatureInvalid("Invalid payload: a string is not valid Unicode")
     return event
+
+
+# A "\ud800" escape without its pair reads as a lone surrogate: not Unicode text (RFC 8259
+# section 8.2), which no text column and no MariaDB JSON column accepts. Stripe never sends
+# one; the cheap search keeps the full check off the hot path.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _unicode_ok(event: dict[str, Any]) -> bool:
+    try:
+        json.dumps(event, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def subscription_retrieve(*, subscription_id: str) -> dict[str, Any]:
