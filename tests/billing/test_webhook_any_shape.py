@@ -185,7 +185,11 @@ def test_mangled_signed_event_is_answered_below_500_and_recorded(pending_order, 
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(body=st.binary(max_size=200) | st.text(_any_char, max_size=60).map(str.encode))
+# Text as a client would send it: UTF-8 (a lone surrogate cannot be encoded; raw bytes cover it).
+@given(
+    body=st.binary(max_size=200)
+    | st.text(st.characters(exclude_categories=["Cs"]), max_size=60).map(str.encode)
+)
 def test_signed_body_that_is_not_an_event_is_400_and_writes_nothing(db, body):
     # Random bytes are (almost always) not a JSON object with object == "event".
     try:
