@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.limits import checkout_attempt_check
@@ -155,7 +156,11 @@ def _order_context(request: HttpRequest, order_id: int) -> dict:
         # An unpaid checkout that can still be paid (else it has expired, or is being closed).
         "hold_open": hold_is_open(order),
         "confirm_cancel": request.GET.get("confirm") == "cancel",
+        # Where the power buttons come back to: the order page, also when they were rendered
+        # in the polled part (whose own path is the bare fragment).
+        "back_url": reverse("order", args=[order.pk]),
         **server_controls(order),
+        **client_area_context(order),
     }
 
 
@@ -182,15 +187,14 @@ def _steps(status: str) -> list[tuple[str, str]]:
 
 @login_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    context = _order_context(request, order_id)
-    context.update(client_area_context(context["order"]))
-    return render(request, "storefront/order.html", context)
+    return render(request, "storefront/order.html", _order_context(request, order_id))
 
 
 @login_required
 def order_progress(request: HttpRequest, order_id: int) -> HttpResponse:
-    """The part of the order page that changes; the page polls it (no full reload)."""
-    response = render(request, "storefront/_order_progress.html", _order_context(request, order_id))
+    """The parts of the order page that change (the progress, and once the server is ready
+    Manage and the client area); live.js polls this and swaps them in, with no reload."""
+    response = render(request, "storefront/_order_live.html", _order_context(request, order_id))
     response["Cache-Control"] = "no-store"
     return response
 

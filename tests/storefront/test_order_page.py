@@ -5,6 +5,7 @@ preview, only on an active subscription; the console's plan form has every plan 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import stripe
@@ -46,10 +47,40 @@ def test_manage_appears_in_the_polled_part_when_ready(catalog, stripe_sandbox, c
     stripe_sandbox.complete_session(order.stripe_session_id)
     run_worker()
     progress = client.get(f"/orders/{order.pk}/progress").content.decode()
-    # The page swaps this part in (site.js): Manage is there, and polling stops.
+    # The page swaps these parts in (live.js): Manage and the client area are there, and
+    # polling stops.
     assert 'id="manage"' in progress
     assert 'data-done="1"' in progress
     assert 'id="cancel-subscription"' in progress
+    assert 'data-fill="order-progress"' in progress and 'data-fill="order-server"' in progress
+    assert 'id="client-area"' in progress
+    assert f'data-live-url="/orders/{order.pk}/live"' in progress  # its own poller's URL
+    # The power buttons come back to the order page, not to the bare fragment they were
+    # rendered in (/orders/<id>/progress has no page around it and no script).
+    nexts = re.findall(r'name="next" value="([^"]*)"', progress)
+    assert nexts == [f"/orders/{order.pk}"] * 4, nexts
+    assert progress.count('name="csrfmiddlewaretoken"') >= 4
+    # Without JavaScript a plain reload shows the same: Manage and the client area.
+    page = client.get(f"/orders/{order.pk}").content.decode()
+    assert 'id="manage"' in page and 'id="client-area"' in page
+    assert '<div id="order-progress" aria-live="polite">' in page
+    assert re.findall(r'name="next" value="([^"]*)"', page) == nexts
+
+
+def test_a_power_button_from_the_polled_part_comes_back_to_the_order_page(
+    catalog, stripe_sandbox, customer
+):
+    _, client = customer
+    order = _provisioned(client, stripe_sandbox)
+    progress = client.get(f"/orders/{order.pk}/progress").content.decode()
+    form = re.search(
+        r'<form method="post" action="(/orders/\d+/power/stop)".*?name="next" value="([^"]*)"',
+        progress,
+        re.S,
+    )
+    assert form, progress
+    response = _form(client, form.group(1), {"next": form.group(2)})
+    assert (response.status_code, response["Location"]) == (302, f"/orders/{order.pk}")
 
 
 def test_cancel_asks_first_then_resume_while_the_period_runs(catalog, stripe_sandbox):

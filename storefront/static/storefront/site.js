@@ -1,4 +1,4 @@
-// Copy buttons and the order page's live progress (a small poll of a partial; no framework).
+// Copy buttons (one listener on the document, so buttons brought in later by live.js work too).
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
@@ -21,20 +21,4 @@
       document.body.removeChild(area);
     }
   });
-
-  var box = document.getElementById("order-progress");
-  if (!box || box.hasAttribute("data-done")) return;
-  var url = box.getAttribute("data-poll-url");
-  var delay = 1500;
-  function poll() {
-    fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin", cache: "no-store" })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
-      .then(function (html) {
-        box.innerHTML = html;
-        delay = 1500;
-        if (!box.querySelector("[data-done]")) setTimeout(poll, delay);
-      })
-      .catch(function () { delay = Math.min(delay * 2, 15000); setTimeout(poll, delay); });
-  }
-  setTimeout(poll, delay);
 })();
