@@ -46,10 +46,14 @@ def test_power_panel_login_and_portal(
     order = Order.objects.get(user=user)
     page.wait_for_url(re.compile(re.escape(base) + rf"/orders/{order.pk}\?session_id=cs_"))
 
-    # 2. Ready: the page brings in the client area by itself (live.js reloads once).
+    # 2. Ready: the client area comes in by itself, in the same document, and its own
+    #    live-state poller runs on it (a request to /orders/<id>/live with no reload).
+    page.evaluate("window.__noReload = true")
     background_worker.start()
     state = page.locator('[data-live-order] [data-live="label"]')
-    state.wait_for(timeout=60_000)
+    with page.expect_response(lambda r: r.url == f"{base}/orders/{order.pk}/live", timeout=60_000):
+        state.wait_for(timeout=60_000)
+    assert page.evaluate("window.__noReload") is True
     background_worker.join()
     assert background_worker.errors == []
     order.refresh_from_db()
@@ -61,7 +65,11 @@ def test_power_panel_login_and_portal(
     shot(page, "01-running")
 
     # 3. Stop -> offline, Start -> running, without reloading between polls.
+    # Stop is a plain form: it posts and comes back to the order page (not to the polled
+    # fragment it may have been rendered in), whose poller then shows the state change.
     page.get_by_role("button", name="Stop", exact=True).click()
+    page.wait_for_url(f"{base}/orders/{order.pk}")
+    page.get_by_text("Stopping your server.").wait_for()
     page.evaluate("window.__noReload = true")
     page.locator('[data-live-order][data-state="offline"]').wait_for(timeout=30_000)
     assert page.evaluate("window.__noReload") is True

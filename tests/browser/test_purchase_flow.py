@@ -69,10 +69,13 @@ def test_sign_up_buy_pay_and_see_the_server(
     # 5. Back on the order page; the worker provisions and the page updates without a reload.
     page.wait_for_url(re.compile(re.escape(base) + rf"/orders/{order.pk}\?session_id=cs_"))
     shot(page, "08-order-paid")
+    page.evaluate("window.__noReload = true")
     background_worker.start()
-    # No action of the customer's: the progress part updates in place, and live.js reloads the
-    # page once when the server is ready so the client area (state, power) comes in with it.
+    # No action of the customer's: the progress, then Manage and the client area (state,
+    # power), come in place.
     page.locator("#order-status", has_text="Ready").wait_for(timeout=60_000)
+    page.locator("#client-area").wait_for()
+    assert page.evaluate("window.__noReload") is True  # same document: updated in place
     address = page.locator("#server-address").inner_text()
     assert re.fullmatch(r"[\w.\-]+:255\d\d", address), address
     shot(page, "09-order-provisioned")

@@ -337,9 +337,10 @@ def test_order_page_switches_to_manage_then_cancel_confirm_resume_and_plan_price
     order = Order.objects.get(user__email="manage@example.com")
     page.wait_for_url(re.compile(re.escape(base) + rf"/orders/{order.pk}\?session_id=cs_"))
     assert page.locator("#manage").count() == 0
+    page.evaluate("window.__noReload = true")
     background_worker.start()
-    # Appears with no action of the customer's (live.js reloads once to bring in the client area).
-    page.locator("#manage").wait_for(timeout=60_000)
+    page.locator("#manage").wait_for(timeout=60_000)  # appears without a reload
+    assert page.evaluate("window.__noReload") is True
     assert page.locator("#order-status").inner_text() == "Ready"
     shot(page, "manage-live")
 
