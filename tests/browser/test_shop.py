@@ -376,6 +376,69 @@ def test_order_page_switches_to_manage_then_cancel_confirm_resume_and_plan_price
     assert background_worker.errors == []
 
 
+def test_the_live_switch_on_a_phone_and_the_same_page_without_javascript(
+    catalog, live_server, chromium, phone_page, shot
+):
+    """390 px: the page being set up turns into Manage and the client area in place (the
+    status is announced by the live region that stays in the page), no wider than the phone;
+    with JavaScript off a plain reload shows the same."""
+    page, base = phone_page, live_server.url
+    user = sign_in(page, base, "phone-live@example.com")
+    order = Order.objects.create(
+        user=user,
+        plan=catalog_plan("minecraft-2gb"),
+        region=catalog_region("us-east"),
+        server_name="Phone SMP",
+        status="provisioning",
+    )
+    page.goto(f"{base}/orders/{order.pk}")
+    region = page.locator("#order-progress")
+    assert region.get_attribute("aria-live") == "polite"
+    assert region.locator("#order-status").inner_text() == "Setting up"
+    assert page.locator("#client-area").count() == 0
+    page.evaluate("window.__noReload = true")
+    page.evaluate("window.__region = document.getElementById('order-progress')")
+    Order.objects.filter(pk=order.pk).update(
+        status="provisioned", server_address="10.0.0.5:25565", ptero_identifier="abcd1234"
+    )
+    page.locator("#client-area").wait_for()
+    assert page.evaluate("window.__noReload") is True
+    # The same live region element, now saying Ready (its content changed, not the element).
+    assert page.evaluate("window.__region === document.getElementById('order-progress')")
+    assert region.locator("#order-status").inner_text() == "Ready"
+    assert page.locator("#manage").is_visible()
+    assert page.locator("#order-server .power-buttons").is_visible()
+    no_wider_than_the_viewport(page)
+    shot(page, "live-switch-phone")
+
+    # JavaScript off: the server renders the same parts; nothing polls.
+    context = chromium.new_context(viewport=PHONE, java_script_enabled=False)
+    try:
+        context.add_cookies(page.context.cookies())
+        plain = context.new_page()
+        plain.goto(f"{base}/orders/{order.pk}")
+        assert plain.locator("#order-status").inner_text() == "Ready"
+        assert plain.locator("#manage").is_visible()
+        assert plain.locator("#client-area").is_visible()
+        assert plain.locator("#order-live").get_attribute("data-done") == "1"
+        no_wider_than_the_viewport(plain)
+        shot(plain, "no-javascript-phone")
+    finally:
+        context.close()
+
+
+def catalog_plan(slug: str) -> Any:
+    from catalog.models import Plan
+
+    return Plan.objects.get(slug=slug)
+
+
+def catalog_region(slug: str) -> Any:
+    from catalog.models import Region
+
+    return Region.objects.get(slug=slug)
+
+
 # --- 8. the demo catalogue ----------------------------------------------------------------------
 
 
