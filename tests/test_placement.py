@@ -5,8 +5,12 @@ console edits policy, drain and weight; doctor reports each node."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
-from testkit import checkout, run_worker
+from django.db import connection
+from testkit import checkout, csrf_client, make_customer, run_worker
 
 from billing.models import Order
 from catalog.models import Node, PlacementPolicy, Plan, Region
@@ -126,3 +130,35 @@ def test_doctor_reports_fill_drain_weight_and_free_ports_per_node(catalog):
         f"node 'ny-1' (panel node {ny1.ptero_node_id}; us-east): 25% full, weight 2, "
         f"{free} free ports, drained: no new servers"
     ) in check.details
+
+
+def test_concurrent_checkouts_under_spread_sell_exactly_the_room_with_no_deadlock(
+    catalog, stripe_sandbox
+):
+    """Spread visits nodes in an order that changes with every sale; twelve customers at once
+    on two nodes with room for three each: exactly six sold, three per node, six clear
+    sold-outs, no 5xx (a deadlock would be one)."""
+    region, ny1, ny2 = _us_east(PlacementPolicy.SPREAD)
+    Node.objects.filter(pk__in=[ny1.pk, ny2.pk]).update(memory=6144)
+    customers = [make_customer(f"c{i}@example.com")[0] for i in range(12)]
+    barrier = threading.Barrier(12)
+
+    def buy(i: int) -> tuple[int, str]:
+        client = csrf_client()
+        client.force_login(customers[i])
+        barrier.wait()
+        try:
+            response = checkout(client, server_name=f"c{i}")
+            return response.status_code, response.json().get("code", "")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = sorted(pool.map(buy, range(12)))
+    assert [status for status, _ in results] == [201] * 6 + [409] * 6
+    assert {code for status, code in results if status == 409} == {"sold_out"}
+    per_node = sorted(
+        Order.objects.filter(status="pending").values_list("allocation__node__name", flat=True)
+    )
+    assert per_node == ["ny-1"] * 3 + ["ny-2"] * 3
+    assert region_stock(region=region, plan=Plan.objects.get(slug=PLAN)) == 0
