@@ -144,7 +144,11 @@ def test_concurrent_checkouts_under_spread_sell_exactly_the_room_with_no_deadloc
     barrier = threading.Barrier(12)
 
     def buy(i: int) -> tuple[int, str]:
+        # Twelve customers from twelve addresses: one address shared by all would meet the
+        # checkout rate limiter's per-address cache lock, which refuses (429) when it cannot
+        # take the lock in time (django-allauth allauth/core/internal/ratelimit.py cache_lock).
         client = csrf_client()
+        client.defaults["REMOTE_ADDR"] = f"203.0.113.{i + 1}"
         client.force_login(customers[i])
         barrier.wait()
         try:
@@ -155,7 +159,7 @@ def test_concurrent_checkouts_under_spread_sell_exactly_the_room_with_no_deadloc
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         results = sorted(pool.map(buy, range(12)))
-    assert [status for status, _ in results] == [201] * 6 + [409] * 6
+    assert [status for status, _ in results] == [201] * 6 + [409] * 6, results
     assert {code for status, code in results if status == 409} == {"sold_out"}
     per_node = sorted(
         Order.objects.filter(status="pending").values_list("allocation__node__name", flat=True)
