@@ -55,6 +55,7 @@ def order_transition(
                 f"Order #{order_id} is '{current}', it cannot become '{to}'.",
                 code="invalid_transition",
             )
+        held_port = order.allocation_id is not None
         for field, value in (updates or {}).items():
             setattr(order, field, value)
         order.status = to
@@ -62,6 +63,12 @@ def order_transition(
         OrderEvent.objects.create(
             order=order, from_status=current, to_status=to, actor=actor[:191], reason=reason
         )
+        if held_port and order.allocation_id is None:
+            # The order gave its port and room back (terminated, or an unpaid checkout
+            # ended): a capacity event for whoever waits for this region.
+            from catalog.waitlist import waitlist_capacity_freed
+
+            waitlist_capacity_freed(region_ids=[order.region_id], event=f"order-{order.pk}-{to}")
         return TransitionResult(order=order, changed=True)
 
 

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from unfold.admin import ModelAdmin, TabularInline
 
-from catalog.models import Allocation, Egg, Game, Node, Region, RegionNodeMap
+from catalog.models import Allocation, Egg, Game, Node, Region, RegionNodeMap, WaitlistEntry
 from core.confirm import ActionPermissionMixin
 
 
@@ -137,12 +137,53 @@ class RegionNodeInline(TabularInline):
     autocomplete_fields = ["node"]
 
 
+class WaitlistInline(TabularInline):
+    """Who waits for what in this region, first in line first (read-only: the customers'
+    own requests)."""
+
+    model = WaitlistEntry
+    extra = 0
+    can_delete = True
+    fields = ["user", "plan", "subscribed_at", "round", "notified_at", "notified_event"]
+    readonly_fields = fields
+    verbose_name_plural = "waitlist (first in line first)"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("user", "plan__game")
+
+
 @admin.register(Region)
 class RegionAdmin(PanelSyncMixin):
-    list_display = ["name", "slug", "ptero_location_id", "node_names", "active"]
-    list_editable = ["active"]
+    list_display = [
+        "name",
+        "slug",
+        "ptero_location_id",
+        "placement_policy",
+        "node_names",
+        "waiting",
+        "active",
+    ]
+    list_editable = ["active", "placement_policy"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [RegionNodeInline]
+    inlines = [RegionNodeInline, WaitlistInline]
+
+    @admin.display(description="waiting")
+    def waiting(self, obj: Region) -> int:
+        return obj.waitlist_entries.filter(notified_at__isnull=True).count()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # A node mapped to the region is a capacity event for its waitlist.
+        from catalog.waitlist import waitlist_capacity_freed
+        from core import clock
+
+        waitlist_capacity_freed(
+            region_ids=[form.instance.pk],
+            event=f"region-{form.instance.pk}-edited-{clock.now():%Y%m%dT%H%M%S%f}",
+        )
 
     @admin.display(description="nodes")
     def node_names(self, obj: Region) -> str:
@@ -154,19 +195,62 @@ class RegionAdmin(PanelSyncMixin):
 
 @admin.register(Node)
 class NodeAdmin(PanelSyncMixin):
+    """Panel facts are synced; `drained` and `weight` are the operator's placement settings
+    (docs/placement-and-waitlist.md). Lifting a drain tells the regions' waitlists."""
+
     list_display = [
         "name",
         "ptero_node_id",
         "ptero_location_id",
         "maintenance_mode",
+        "drained",
+        "weight",
         "memory",
         "allocated_memory",
         "disk",
         "allocated_disk",
         "synced_at",
     ]
+    list_editable = ["drained", "weight"]
     search_fields = ["name", "fqdn"]
     readonly_fields = ["synced_at"]
+
+    def save_model(self, request: HttpRequest, obj: Node, form: Any, change: bool) -> None:
+        """The drain goes through its service (lifting it is a waitlist event)."""
+        from catalog.placement import node_drain_set
+
+        drained = obj.drained
+        if change:
+            obj.drained = Node.objects.values_list("drained", flat=True).get(pk=obj.pk)
+        super().save_model(request, obj, form, change)
+        if obj.drained != drained:
+            node_drain_set(node_id=obj.pk, drained=drained)
+            obj.drained = drained
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ModelAdmin):
+    """Every waitlist, filterable by region and plan (the region's page shows its own)."""
+
+    list_display = [
+        "user",
+        "plan",
+        "region",
+        "subscribed_at",
+        "round",
+        "notified_at",
+        "notified_event",
+    ]
+    list_filter = ["region", "plan", ("notified_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "plan__game", "region"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Allocation)

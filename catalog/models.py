@@ -7,7 +7,9 @@ panel for each order.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from core.models import TimeStampedModel
@@ -214,10 +216,27 @@ class Plan(TimeStampedModel):
         return bounds
 
 
+class PlacementPolicy(models.TextChoices):
+    """Which of a region's nodes a new server goes to (catalog/placement.py,
+    docs/placement-and-waitlist.md)."""
+
+    PACK = "pack", "pack: fill a node before the next"
+    """Nodes in a fixed order (highest weight first, then panel node id): each node fills up
+    before the next takes a server, so empty nodes stay empty (and can be switched off)."""
+    SPREAD = "spread", "spread: the least-loaded node"
+    """The node with the lowest load (fill / weight) first: servers spread evenly."""
+
+
 class Region(TimeStampedModel):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
     ptero_location_id = models.PositiveIntegerField(null=True, blank=True)
+    placement_policy = models.CharField(
+        max_length=10,
+        choices=PlacementPolicy.choices,
+        default=PlacementPolicy.PACK,
+        help_text="pack: fill a node before the next; spread: the least-loaded node first",
+    )
     active = models.BooleanField(default=True)
     sort_order = models.PositiveIntegerField(default=0)
     nodes = models.ManyToManyField(  # type: ignore[var-annotated]
@@ -251,6 +270,17 @@ class Node(TimeStampedModel):
     )
     cpu_overallocate = models.IntegerField(
         default=0, help_text="percent over cpu allowed; -1 = not checked"
+    )
+    # Operator settings, never touched by the panel sync (docs/placement-and-waitlist.md).
+    drained = models.BooleanField(
+        default=False,
+        help_text="No new servers here; existing ones keep running, renewing and changing plan",
+    )
+    weight = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="pack: higher weight fills first; spread: a node of weight 2 takes twice "
+        "the share of one of weight 1",
     )
     # Sums of the limits of every server on the node, from the panel at `synced_at`.
     allocated_memory = models.PositiveIntegerField(default=0)
@@ -333,3 +363,43 @@ class Allocation(models.Model):
     @property
     def address(self) -> str:
         return f"{self.alias or self.ip}:{self.port}"
+
+
+class WaitlistEntry(models.Model):
+    """A customer asked to be told when a sold-out plan is back in a region (catalog/waitlist.py).
+
+    One row per customer, plan and region (unique): clicking ten times is one entry. The row is
+    *waiting* while `notified_at` is empty; a capacity event mails the first waiting rows
+    (WAITLIST_NOTIFY_COUNT) once and marks them notified. Asking again after that puts the row
+    back at the end of the queue with the next `round`, so a customer is mailed once per time
+    they asked."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="waitlist_entries")
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="waitlist_entries")
+    # The queue's order: when the customer (last) asked.
+    subscribed_at = models.DateTimeField(db_index=True)
+    round = models.PositiveIntegerField(default=1, help_text="how many times the customer asked")
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="empty: still waiting")
+    notified_event = models.CharField(
+        max_length=191, blank=True, help_text="the capacity event that mailed this entry"
+    )
+
+    class Meta:
+        db_table = "waitlist_entries"
+        ordering = ["subscribed_at", "id"]
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "plan", "region"], name="waitlist_entry_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} waits for {self.plan} in {self.region}"
+
+    @property
+    def waiting(self) -> bool:
+        return self.notified_at is None

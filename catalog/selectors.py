@@ -156,7 +156,9 @@ def free_allocations(*, node: Node, plan: Plan | None = None) -> QuerySet[Alloca
 
 
 def region_nodes(*, region: Region) -> QuerySet[Node]:
-    return region.nodes.filter(maintenance_mode=False).order_by("ptero_node_id")
+    """The nodes that may take new servers: mapped to the region, not in the panel's
+    maintenance mode, not drained by the operator (catalog/placement.py orders them)."""
+    return region.nodes.filter(maintenance_mode=False, drained=False).order_by("ptero_node_id")
 
 
 def region_rooms(*, region: Region, plan: Plan) -> list[NodeRoom]:

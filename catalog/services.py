@@ -8,7 +8,8 @@ from typing import TypeVar
 from django.db import IntegrityError, transaction
 
 from catalog.models import Allocation, Node, Plan, Region
-from catalog.selectors import free_allocations, node_fits, region_nodes
+from catalog.placement import placement_claim_order
+from catalog.selectors import free_allocations, node_fits
 
 T = TypeVar("T")
 
@@ -29,9 +30,15 @@ def allocation_claim(*, region: Region, plan: Plan, claim: Callable[[Allocation]
     (the stock the shop shows is exactly what can be sold). No row locks on the allocations:
     InnoDB locks every row a sorted FOR UPDATE scan reads, and SKIP LOCKED joined to orders
     skips ports held by other checkouts' uncommitted rows; either made concurrent checkouts
-    look sold out. Nodes are locked in one order (region_nodes'), so two checkouts cannot
-    deadlock."""
-    for node in region_nodes(region=region):
+    look sold out.
+
+    Nodes are tried in the region's placement order (catalog/placement.py: pack or spread;
+    drained nodes never). Inside a transaction (checkout's), placement_claim_order has
+    already locked every node it returns, in primary-key order and in one statement, so the
+    per-node lock below waits for nothing and two checkouts cannot deadlock whatever order
+    each visits its nodes in. Outside one, each node is locked in its own transaction, one at
+    a time."""
+    for node in placement_claim_order(region=region, plan=plan):
         with transaction.atomic():
             Node.objects.select_for_update().filter(pk=node.pk).values_list("pk").first()
             if not node_fits(node=node, plan=plan):

@@ -138,8 +138,14 @@ def region_nodes_link() -> int:
 
 
 def catalog_sync(*, client: PanelClient) -> SyncReport:
+    from catalog.waitlist import waitlist_capacity_freed
+
     report = SyncReport()
     report.eggs = catalog_sync_eggs(client=client)
     catalog_sync_nodes(client=client, report=report)
+    # A sync may add nodes or ports, or free room the panel's servers held: a capacity event
+    # for every region (the check mails only where a waited-for plan has room again).
+    with transaction.atomic():
+        waitlist_capacity_freed(region_ids=None, event=f"sync-{timezone.now():%Y%m%dT%H%M%S%f}")
     logger.info("Panel sync: %s", report)
     return report

@@ -93,6 +93,31 @@ def _check_regions() -> list[Check]:
     return [mapped, ports]
 
 
+def _check_nodes() -> Check:
+    """Per node: how full it is (the fill placement's spread policy uses), whether it is
+    drained, its weight, and its free ports (docs/placement-and-waitlist.md). Figures only;
+    a region whose nodes are all drained is reported by the stock checks."""
+    from catalog.models import Node
+    from catalog.placement import node_fill
+    from catalog.selectors import free_allocations
+
+    check = Check("Nodes: fill, drain and free ports")
+    for node in Node.objects.prefetch_related("regions").order_by("ptero_node_id"):
+        regions = ", ".join(sorted(r.slug for r in node.regions.all())) or "no region"
+        state = []
+        if node.drained:
+            state.append("drained: no new servers")
+        if node.maintenance_mode:
+            state.append("maintenance mode")
+        check.details.append(
+            f"node '{node.name}' (panel node {node.ptero_node_id}; {regions}): "
+            f"{node_fill(node=node):.0%} full, weight {node.weight}, "
+            f"{free_allocations(node=node).count()} free ports"
+            + (f", {', '.join(state)}" if state else "")
+        )
+    return check
+
+
 def _check_stock() -> Check:
     """The stock the shop shows (catalog.selectors.region_rooms, the one stock figure), per
     plan and region, and the plans that cannot be placed anywhere, with what runs out."""
@@ -273,6 +298,7 @@ def doctor_run() -> list[Check]:
     return [
         *_check_plans(),
         *_check_regions(),
+        _check_nodes(),
         _check_stock(),
         _check_panel(),
         _check_panel_client_key(),

@@ -181,6 +181,11 @@ if not 1800 <= CHECKOUT_EXPIRES_SECONDS <= 86400:
 CHECKOUT_MAX_UNPAID = env_int("CHECKOUT_MAX_UNPAID", 2)
 if CHECKOUT_MAX_UNPAID < 1:
     raise ImproperlyConfigured("CHECKOUT_MAX_UNPAID must be 1 or more")
+# How many waiting customers one capacity event mails per plan and region
+# (docs/placement-and-waitlist.md, "Waitlist").
+WAITLIST_NOTIFY_COUNT = env_int("WAITLIST_NOTIFY_COUNT", 5)
+if WAITLIST_NOTIFY_COUNT < 1:
+    raise ImproperlyConfigured("WAITLIST_NOTIFY_COUNT must be 1 or more")
 
 # Panel servers and users carry external ids derived from our ids; the prefix keeps two
 # installations that share one panel from claiming each other's servers.

@@ -129,8 +129,10 @@ class CheckoutForm:
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def empty(cls, *, plan: Plan, regions: list[RegionOffer]) -> CheckoutForm:
-        first = next((r.region.slug for r in regions if not r.sold_out), "")
+    def empty(cls, *, plan: Plan, regions: list[RegionOffer], prefer: str = "") -> CheckoutForm:
+        """`prefer`: a region to pre-select if it has stock (the waitlist mail's link)."""
+        open_slugs = [r.region.slug for r in regions if not r.sold_out]
+        first = prefer if prefer in open_slugs else next(iter(open_slugs), "")
         return cls(plan=plan, regions=regions, region=first, variables=variable_inputs(plan=plan))
 
     @classmethod

@@ -6,6 +6,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("games/<slug:game_slug>", views.game_detail, name="game"),
     path("buy/<slug:plan_slug>", views.buy, name="buy"),
+    path(
+        "buy/<slug:plan_slug>/waitlist/<slug:region_slug>",
+        views.waitlist_join_view,
+        name="waitlist-join",
+    ),
     path("dashboard", views.dashboard, name="dashboard"),
     path("orders/<int:order_id>", views.order_detail, name="order"),
     path("orders/<int:order_id>/progress", views.order_progress, name="order-progress"),

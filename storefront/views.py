@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +23,8 @@ from billing.services import (
     order_resume_refusal,
 )
 from catalog.models import Plan
-from catalog.selectors import plan_get_active
+from catalog.selectors import plan_get_active, region_get_active
+from catalog.waitlist import waitlist_join
 from core.errors import NotFound, ServiceError
 from storefront.client_area import client_area_context, dashboard_context
 from storefront.forms import CheckoutForm
@@ -71,7 +73,9 @@ def buy(request: HttpRequest, plan_slug: str) -> HttpResponse:
         raise Http404("No such plan.")
     regions = region_offers(plan=plan)
     if request.method != "POST":
-        form = CheckoutForm.empty(plan=plan, regions=regions)
+        form = CheckoutForm.empty(
+            plan=plan, regions=regions, prefer=request.GET.get("region", "")[:50]
+        )
         return render(request, "storefront/buy.html", _buy_context(plan=plan, form=form))
     form = CheckoutForm.bind(plan=plan, regions=regions, data=request.POST)
     status = 422
@@ -97,6 +101,38 @@ def buy(request: HttpRequest, plan_slug: str) -> HttpResponse:
             return redirect(result.checkout_url)
     context = _buy_context(plan=plan, form=form, complete_url=complete_url)
     return render(request, "storefront/buy.html", context, status=status)
+
+
+@require_POST
+def waitlist_join_view(request: HttpRequest, plan_slug: str, region_slug: str) -> HttpResponse:
+    """ "Notify me" on a sold-out region (catalog/waitlist.py). Not signed in: to the log-in
+    page, then back to the plan's page (where the button is again)."""
+    plan = plan_get_active(slug=plan_slug)
+    region = region_get_active(slug=region_slug)
+    if plan is None or region is None:
+        raise Http404("No such plan or region.")
+    back = reverse("buy", args=[plan.slug])
+    if not request.user.is_authenticated:
+        return redirect_to_login(back)
+    try:
+        joined = waitlist_join(user_id=customer_id(request), plan=plan, region=region)
+    except ServiceError as exc:
+        messages.info(request, exc.message)
+        return redirect(f"{back}?region={region.slug}")
+    email = request.user.email  # type: ignore[union-attr]
+    if joined.added:
+        messages.success(
+            request,
+            f"You are on the list for {plan} in {region.name} (number {joined.position}). "
+            f"We will e-mail {email} when it is back.",
+        )
+    else:
+        messages.info(
+            request,
+            f"You are already on the list for {plan} in {region.name} "
+            f"(number {joined.position}). We will e-mail {email} when it is back.",
+        )
+    return redirect(back)
 
 
 def _buy_context(*, plan: Plan, form: CheckoutForm, complete_url: str = "") -> dict:

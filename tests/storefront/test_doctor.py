@@ -42,6 +42,9 @@ def test_demo_setup_is_all_green(catalog, endpoint, settings):
         "ok    Plans offer customers only user-editable egg variables",
         "ok    Every active region maps to a node",
         "ok    Every mapped node has free ports for a plan",
+        # Per node: fill, weight, free ports (tests/test_placement.py checks the figures).
+        "ok    Nodes: fill, drain and free ports",
+        *[line for line in lines if line.startswith("      node '")],
         "ok    Every active plan can be placed in some region",
         # The stock the shop shows, one line per plan and region (catalog.selectors).
         *[
