@@ -28,8 +28,9 @@ PORT_TEMPLATES: dict[int, dict[str, str]] = {
     # CS:GO and Garry's Mod (Source): one port; the egg has no GOTV variable.
     7: {},
     9: {},
-    # Teamspeak 3: voice on the primary, ServerQuery and file transfer on ports of their own.
-    13: {"QUERY_PORT": "any", "FILE_TRANSFER": "any"},
+    # Teamspeak 3: voice on the primary, ServerQuery (raw, HTTP, SSH) and file transfer on
+    # ports of their own.
+    13: {"QUERY_PORT": "any", "FILE_TRANSFER": "any", "QUERY_HTTP": "any", "QUERY_SSH": "any"},
 }
 
 GAMES: list[dict[str, Any]] = [

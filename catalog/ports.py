@@ -135,6 +135,13 @@ def template_problems(
                 f"{name}: does not look like a port (its name has no PORT and the startup "
                 "command does not pass it as a port)."
             )
+    if known is not None:
+        for name in port_like:
+            if name not in raw:
+                problems.append(
+                    f"{name}: a port variable of the egg; map it too (a server whose port "
+                    "variable names a port it does not own fails to start)."
+                )
     return problems
 
 

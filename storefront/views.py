@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.limits import checkout_attempt_check
 from billing.models import Order
+from billing.ports import order_port_lines
 from billing.selectors import hold_is_open, pending_checkouts_of_customer
 from billing.services import (
     SERVER_NAME_MAX,
@@ -155,6 +156,8 @@ def _order_context(request: HttpRequest, order_id: int) -> dict:
         # An unpaid checkout that can still be paid (else it has expired, or is being closed).
         "hold_open": hold_is_open(order),
         "confirm_cancel": request.GET.get("confirm") == "cancel",
+        # Every port of a multi-port game (RCON, query...), with the variables that use it.
+        "ports": order_port_lines(order=order),
         **server_controls(order),
     }
 
