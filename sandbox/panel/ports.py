@@ -1,6 +1,7 @@
 """Wings' side of ports: a game binds the ports its startup variables name, and Wings only
-publishes the server's allocations (wings environment/docker/container.go builds the
-container's port bindings from the server's ``allocations.mappings``; the panel sends every
+publishes the server's allocations (pterodactyl/wings environment/allocations.go
+``Allocations.Bindings`` turns the server's ``allocations.mappings`` into the container's
+port bindings, used by environment/docker/container.go at create; the panel sends every
 allocation of the server, pterodactyl/panel v1.11.8
 app/Services/Servers/ServerConfigurationStructureService.php ``allocations``). A server whose
 port variable names a port it does not own cannot serve on it: the sandbox models that as a
