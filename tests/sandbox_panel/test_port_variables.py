@@ -88,9 +88,8 @@ def test_a_port_variable_naming_a_port_the_server_does_not_own_fails_to_start(
     r = api.post("/api/application/servers", json=body)
     assert r.status_code == 201, r.text
     server = sb.state.servers[r.json()["attributes"]["id"]]
-    assert port_mismatches(sb.state, server) == [
-        "APP_PORT=28082 is not an allocation of this server"
-    ]
+    missing = "APP_PORT=28082 is not an allocation of this server"
+    assert port_mismatches(sb.state, server) == [missing]
     sb.state.complete_installs()  # start_on_completion: Wings starts it, the game fails
     assert server["power"] == "offline"
     assert server["start_error"] == missing
