@@ -143,6 +143,9 @@ def test_a_rust_order_gets_three_ports_and_matching_variables(catalog, stripe_sa
     page = client.get(f"/orders/{order.pk}").content.decode()
     for address, _names in lines:
         assert f":{address}" in page
+    # The JSON API (client area) lists them too.
+    api = client.get(f"/api/servers/{order.pk}").json()
+    assert [(p["address"].rsplit(":", 1)[1], p["names"]) for p in api["ports"]] == lines
 
 
 @pytest.mark.django_db(transaction=True)
