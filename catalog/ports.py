@@ -176,6 +176,25 @@ def sets_pick(*, free: Iterable[Free], template: Template) -> Iterator[PortSet]:
     by_address = {(f.ip, f.port): f for f in rows}
     taken: set[int] = set()
     offsets, anys = template.offsets, template.any_variables
+    # Per IP, the free ports from the top down, and where the untaken ones start: "any"
+    # ports are taken from there, so a whole count stays linear in the ports, not quadratic.
+    top_down: dict[str, list[Free]] = {}
+    for f in reversed(rows):
+        top_down.setdefault(f.ip, []).append(f)
+    start = dict.fromkeys(top_down, 0)
+
+    def spare(ip: str, blocked: set[int], n: int) -> list[Free]:
+        ports, i = top_down[ip], start[ip]
+        while i < len(ports) and ports[i].pk in taken:
+            i += 1
+        start[ip] = i
+        found: list[Free] = []
+        while i < len(ports) and len(found) < n:
+            if ports[i].pk not in taken and ports[i].pk not in blocked:
+                found.append(ports[i])
+            i += 1
+        return found
+
     for primary in rows:
         if primary.pk in taken:
             continue
@@ -186,14 +205,10 @@ def sets_pick(*, free: Iterable[Free], template: Template) -> Iterator[PortSet]:
                 break
             extras[f"+{k}"] = near.pk
         else:
-            blocked = taken | {primary.pk, *extras.values()}
-            spare = []
-            if anys:
-                spare = [f for f in reversed(rows) if f.ip == primary.ip and f.pk not in blocked]
-                spare = spare[: len(anys)]
-            if len(spare) < len(anys):
+            chosen = spare(primary.ip, {primary.pk, *extras.values()}, len(anys)) if anys else []
+            if len(chosen) < len(anys):
                 continue
-            for name, f in zip(anys, spare, strict=True):
+            for name, f in zip(anys, chosen, strict=True):
                 extras[f"any:{name}"] = f.pk
             found = PortSet(primary=primary.pk, extras=extras)
             taken.update(found.pks)
