@@ -131,8 +131,10 @@ def _order_create(user, plan, region, tag, i, reserve):  # type: ignore[no-untyp
     from billing.models import Order
     from catalog.services import allocation_claim
 
-    def create(allocation):  # type: ignore[no-untyped-def]
-        return Order.objects.create(
+    def create(allocation, extras=None):  # type: ignore[no-untyped-def]
+        from billing.ports import order_ports_set
+
+        order = Order.objects.create(
             user=user,
             plan=plan,
             region=region,
@@ -144,6 +146,8 @@ def _order_create(user, plan, region, tag, i, reserve):  # type: ignore[no-untyp
             currency=plan.currency,
             stripe_price_id=plan.stripe_price_id,
         )
+        order_ports_set(order=order, extras=extras or {})
+        return order
 
     order = allocation_claim(region=region, plan=plan, claim=create) if reserve else create(None)
     return order.pk

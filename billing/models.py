@@ -125,6 +125,32 @@ class Order(TimeStampedModel):
         return f"{settings.PANEL_EXTERNAL_ID_PREFIX}-order-{self.pk}"
 
 
+class OrderPort(models.Model):
+    """An extra port of an order, beside its primary (`Order.allocation`): one row per slot of
+    the plan's port template (catalog/ports.py). The allocation is unique here as the primary
+    is on the order, and the checkout writes the order and all its rows in one savepoint, so
+    an order holds its whole set or nothing, and no port is held twice. The rows go with the
+    primary: released together (cancel, termination)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="ports")
+    allocation = models.OneToOneField(
+        "catalog.Allocation", on_delete=models.CASCADE, related_name="order_port"
+    )
+    # "+k" or "any:<ENV_NAME>" (catalog.ports.Template.slots).
+    slot = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "order_ports"
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "slot"], name="order_port_slot_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id} {self.slot} -> allocation {self.allocation_id}"
+
+
 class OrderEvent(models.Model):
     """One row per status change: who, when, from, to, why."""
 

@@ -18,6 +18,7 @@ from billing import stripe_gateway
 from billing.idempotency import idempotency_key, order_next_request_key
 from billing.mails import order_mail_schedule
 from billing.models import Order, OrderStatus, StripeRefKind
+from billing.ports import order_ports_set
 from billing.resolution import order_for_session, stripe_ref_add
 from billing.selectors import hold_is_open, holds_of_customer
 from billing.transitions import (
@@ -124,8 +125,8 @@ def _order_create_with_reservation(
     server that cannot be placed), unless the customer already holds CHECKOUT_MAX_UNPAID
     unpaid checkouts: one person cannot hoard a region."""
 
-    def create(allocation: Allocation) -> Order:
-        return Order.objects.create(
+    def create(allocation: Allocation, extras: dict[str, Allocation]) -> Order:
+        order = Order.objects.create(
             user=user,
             plan=plan,
             region=region,
@@ -138,6 +139,9 @@ def _order_create_with_reservation(
             allocation=allocation,
             hold_expires_at=hold_deadline(),
         )
+        # In the claim's savepoint with the order: all the set's ports, or none.
+        order_ports_set(order=order, extras=extras)
+        return order
 
     with transaction.atomic():
         # The customer's row lock makes "count the holds, then add one" a single step: ten
@@ -663,6 +667,13 @@ def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
             code="node_full",
             status=409,
         )
+    if not _plan_ports_fit(order=order, plan=new_plan):
+        raise ServiceError(
+            f"The machine your server runs on has no free ports for the {new_plan.name} plan. "
+            "Nothing was charged. Contact support to move the server.",
+            code="node_full",
+            status=409,
+        )
     subscription = stripe_gateway.subscription_retrieve(
         subscription_id=order.stripe_subscription_id
     )
@@ -686,6 +697,28 @@ def order_change_plan(*, order_id: int, user_id: int, plan_slug: str) -> Order:
     _billing_sync(order.pk)
     order.refresh_from_db()
     return order
+
+
+def _plan_ports_fit(*, order: Order, plan: Plan) -> bool:
+    """The new plan's port template fits around the server's primary port: the slots both
+    plans share are kept, the new ones must be free on the primary's IP."""
+    from billing.ports import order_extras
+    from catalog.ports import Free, extras_for_primary
+    from catalog.selectors import free_ports
+
+    template = plan.ports()
+    primary = order.allocation
+    assert primary is not None
+    held = {s: a.pk for s, a in order_extras(order=order).items() if s in template.slots}
+    if set(held) == set(template.slots):
+        return True
+    chosen = extras_for_primary(
+        free=free_ports(node=primary.node, plan=plan),
+        template=template,
+        primary=Free(pk=primary.pk, ip=primary.ip, port=primary.port),
+        have=held,
+    )
+    return chosen is not None
 
 
 # Subscription states in which a plan change is offered (Stripe's subscription.status).

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.models import Order, OrderEvent, OrderStatus
+from billing.models import Order, OrderEvent, OrderPort, OrderStatus
 from core.errors import Conflict
 
 
@@ -60,6 +60,10 @@ def order_transition(
             setattr(order, field, value)
         order.status = to
         order.save()
+        if updates and "allocation" in updates and updates["allocation"] is None:
+            # The primary port is released (cancel, termination): its extra ports go with it,
+            # in the same transaction, so no order is left holding part of a set.
+            OrderPort.objects.filter(order=order).delete()
         OrderEvent.objects.create(
             order=order, from_status=current, to_status=to, actor=actor[:191], reason=reason
         )

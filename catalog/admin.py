@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from unfold.admin import ModelAdmin, TabularInline
 
-from catalog.models import Allocation, Egg, Game, Node, Region, RegionNodeMap, WaitlistEntry
+from catalog.models import Allocation, Egg, Game, Node, Plan, Region, RegionNodeMap, WaitlistEntry
 from core.confirm import ActionPermissionMixin
 
 
@@ -89,7 +89,7 @@ class PlanAdmin(ModelAdmin):
     list_editable = ["active"]
     search_fields = ["name", "slug", "stripe_price_id"]
     list_select_related = ["game", "egg"]
-    readonly_fields = ["stripe_price_id"]
+    readonly_fields = ["stripe_price_id", "egg_port_variables"]
     fieldsets = (
         (None, {"fields": ("game", "name", "slug", "active", "sort_order")}),
         (
@@ -124,11 +124,43 @@ class PlanAdmin(ModelAdmin):
                     ("cpu", "threads", "io"),
                     ("databases", "allocations", "backups"),
                     ("oom_disabled", "start_on_completion"),
-                    "port_range",
                 )
             },
         ),
+        (
+            "Ports",
+            {
+                "fields": ("port_range", "port_template", "egg_port_variables"),
+                "description": (
+                    "port_range: the ports this game's servers take, e.g. 28015-28099. "
+                    "port_template: each port variable of the egg mapped to "
+                    '"primary" (the game port itself), "+k" (the game port + k, same IP) or '
+                    '"any" (any free port, same IP), e.g. {"RCON_PORT": "+1", "APP_PORT": '
+                    '"any"}; "#name": "+1" reserves a port with no variable. Every port of a '
+                    "server is reserved at checkout. docs/ports-and-placement.md."
+                ),
+            },
+        ),
     )
+
+    @admin.display(description="port variables of the egg")
+    def egg_port_variables(self, obj: Plan | None) -> str:
+        """What the template can map: the egg's variables that look like ports, and the stock
+        template of the egg when there is one (catalog/demo.py PORT_TEMPLATES)."""
+        import json
+
+        from catalog.demo import PORT_TEMPLATES
+        from catalog.ports import port_like_variables
+
+        if obj is None or not obj.egg_id:
+            return "Save the plan with its egg to see them."
+        egg = obj.egg
+        names = port_like_variables(variables=egg.variables, startup=egg.startup)
+        text = ", ".join(names) if names else "none (one port a server: SERVER_PORT)"
+        stock = PORT_TEMPLATES.get(egg.ptero_egg_id)
+        if stock:
+            text += f". Suggested template: {json.dumps(stock)}"
+        return text
 
 
 class RegionNodeInline(TabularInline):

@@ -17,6 +17,22 @@ REGIONS: list[dict[str, Any]] = [
     {"slug": "eu-west", "name": "Frankfurt", "ptero_location_id": 2, "sort_order": 2},
 ]
 
+# Port templates of the stock eggs (catalog/ports.py; docs/ports-and-placement.md, "Port
+# templates"), by the sandbox seed's egg id. The console's plan form offers the one of the
+# plan's egg.
+PORT_TEMPLATES: dict[int, dict[str, str]] = {
+    # Rust: RCON (TCP, websocket) and Steam query (UDP) share game+1; the Rust+ app port anywhere.
+    14: {"RCON_PORT": "+1", "QUERY_PORT": "+1", "APP_PORT": "any"},
+    # ARK: the game port + 1 is its raw UDP socket (no variable); query and RCON anywhere.
+    6: {"#raw": "+1", "QUERY_PORT": "any", "RCON_PORT": "any"},
+    # CS:GO and Garry's Mod (Source): one port; the egg has no GOTV variable.
+    7: {},
+    9: {},
+    # Teamspeak 3: voice on the primary, ServerQuery (raw, HTTP, SSH) and file transfer on
+    # ports of their own.
+    13: {"QUERY_PORT": "any", "FILE_TRANSFER": "any", "QUERY_HTTP": "any", "QUERY_SSH": "any"},
+}
+
 GAMES: list[dict[str, Any]] = [
     {
         "slug": "minecraft",
@@ -100,6 +116,7 @@ PLANS: list[dict[str, Any]] = [
         "backups": 1,
         "environment": {"RCON_PASS": "{random}"},
         "port_range": "28015-28099",
+        "port_template": PORT_TEMPLATES[14],
         "customer_variables": ["HOSTNAME", "MAX_PLAYERS", "FRAMEWORK"],
         # The plan bounds the egg's own rule further: players up to the plan's size.
         "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 50}},
@@ -119,6 +136,7 @@ PLANS: list[dict[str, Any]] = [
         # The egg requires an RCON password and ships no default: one is generated per server.
         "environment": {"RCON_PASS": "{random}"},
         "port_range": "28015-28099",
+        "port_template": PORT_TEMPLATES[14],
         "customer_variables": ["HOSTNAME", "MAX_PLAYERS", "FRAMEWORK"],
         # The plan bounds the egg's own rule further: players up to the plan's size.
         "variable_bounds": {"MAX_PLAYERS": {"min": 1, "max": 100}},

@@ -7,12 +7,17 @@ panel for each order.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from core.models import TimeStampedModel
+
+if TYPE_CHECKING:
+    from catalog.ports import Template
 
 
 class Egg(TimeStampedModel):
@@ -112,6 +117,14 @@ class Plan(TimeStampedModel):
     )
     # Ports this game's servers take, e.g. "25565-25599" or "27015,27016"; blank = any port.
     port_range = models.CharField(max_length=191, blank=True)
+    # Extra ports of each server and the egg variables that name them (catalog/ports.py):
+    # env name -> "primary", "+k" (primary + k, same IP) or "any" (any free port, same IP).
+    port_template = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='e.g. {"RCON_PORT": "+1", "APP_PORT": "any"}: each egg port variable is '
+        '"primary", "+k" (the primary port + k) or "any" (any free port on the same IP)',
+    )
     active = models.BooleanField(default=True)
     sort_order = models.PositiveIntegerField(default=0)
 
@@ -131,6 +144,9 @@ class Plan(TimeStampedModel):
         bound_problems = self.variable_bound_problems()
         if bound_problems:
             errors["variable_bounds"] = bound_problems
+        port_problems = self.port_template_problems()
+        if port_problems:
+            errors["port_template"] = port_problems
         if errors:
             raise ValidationError(errors)
 
@@ -204,6 +220,24 @@ class Plan(TimeStampedModel):
         user-editable (a plan saved before that rule may still list others)."""
         names = self.customer_variables if isinstance(self.customer_variables, list) else []
         return [n for n in names if isinstance(n, str) and self.egg.user_editable(n)]
+
+    def port_template_problems(self) -> list[str]:
+        """Why `port_template` is unusable ([] if fine): catalog.ports.template_problems
+        against the plan's egg."""
+        from catalog.ports import template_problems
+
+        egg = Egg.objects.filter(ptero_egg_id=self.egg_id).first() if self.egg_id else None
+        return template_problems(
+            raw=self.port_template,
+            variables=egg.variables if egg else None,
+            startup=egg.startup if egg else "",
+        )
+
+    def ports(self) -> Template:
+        """The parsed port template (catalog/ports.py)."""
+        from catalog.ports import template_parse
+
+        return template_parse(self.port_template)
 
     def port_bounds(self) -> list[tuple[int, int]]:
         """`port_range` as inclusive (low, high) pairs; [] means any port."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from catalog.models import Allocation, Game, Node, Plan, Region
+from catalog.ports import Free, sets_count
 
 # Orders that hold capacity on a node but that the panel's counters (as of the last sync) may
 # not include yet: everything not yet on the panel, and what was created since the sync.
@@ -129,12 +130,29 @@ def node_resource_room(*, node: Node, plan: Plan) -> NodeRoom:
     )
 
 
+def node_free_sets(*, node: Node, plan: Plan) -> int:
+    """How many port sets of the plan's template the node's free ports still make (a plan
+    with no template: one port a set, the free ports)."""
+    template = plan.ports()
+    rows = free_allocations(node=node, plan=plan)
+    if template.size == 1:
+        return rows.count()
+    return sets_count(free=free_ports(node=node, plan=plan), template=template)
+
+
+def free_ports(*, node: Node, plan: Plan) -> list[Free]:
+    """The node's free ports in the plan's range, as catalog.ports' picker takes them."""
+    rows = free_allocations(node=node, plan=plan).values_list("pk", "ip", "port")
+    return [Free(pk=pk, ip=ip, port=port) for pk, ip, port in rows]
+
+
 def node_room(*, node: Node, plan: Plan) -> NodeRoom:
     """How many servers of `plan` the node can still place: memory, disk and CPU under the
-    node's overallocation, and free ports in the plan's range. Live holds (unpaid checkouts)
-    are counted: they hold a port and their plan's size."""
+    node's overallocation, and free port sets of the plan's template (ports in the plan's
+    range). Live holds (unpaid checkouts) are counted: they hold their ports and their
+    plan's size."""
     room = node_resource_room(node=node, plan=plan)
-    ports = free_allocations(node=node, plan=plan).count() if room.resources > 0 else 0
+    ports = node_free_sets(node=node, plan=plan) if room.resources > 0 else 0
     return NodeRoom(node=node, memory=room.memory, disk=room.disk, cpu=room.cpu, ports=ports)
 
 
@@ -144,9 +162,11 @@ def node_fits(*, node: Node, plan: Plan) -> bool:
 
 
 def free_allocations(*, node: Node, plan: Plan | None = None) -> QuerySet[Allocation]:
-    """Ports free in the panel (as synced), not reserved by any order, and (given a plan) in
-    the plan's port range."""
-    rows = Allocation.objects.filter(node=node, assigned=False, order__isnull=True)
+    """Ports free in the panel (as synced), not reserved by any order (as its primary or as
+    an extra port, billing.OrderPort), and (given a plan) in the plan's port range."""
+    rows = Allocation.objects.filter(
+        node=node, assigned=False, order__isnull=True, order_port__isnull=True
+    )
     if plan is not None and plan.port_bounds():
         in_range = Q()
         for low, high in plan.port_bounds():
@@ -169,5 +189,6 @@ def region_stock(*, region: Region, plan: Plan) -> int:
     """How many more servers of this plan the region can place right now: the one stock
     figure the shop shows, checkout enforces (catalog.services.allocation_claim places on
     the same rooms) and `doctor` reports. 0 = sold out. Each checkout takes exactly one from
-    one node's room, so the figure is the number of checkouts that can still succeed."""
+    one node's room (one port set: catalog.ports.sets_pick, the same picker the checkout
+    claims with), so the figure is the number of checkouts that can still succeed."""
     return sum(room.count for room in region_rooms(region=region, plan=plan))

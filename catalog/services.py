@@ -9,21 +9,28 @@ from django.db import IntegrityError, transaction
 
 from catalog.models import Allocation, Node, Plan, Region
 from catalog.placement import placement_claim_order
-from catalog.selectors import free_allocations, node_fits
+from catalog.ports import Free, extras_for_primary, sets_pick
+from catalog.selectors import free_allocations, free_ports, node_fits
 
 T = TypeVar("T")
 
+# claim(primary, extras): writes the rows that hold the set; extras maps each extra slot of
+# the plan's port template ("+1", "any:APP_PORT") to its allocation.
+SetClaim = Callable[[Allocation, dict[str, Allocation]], T]
 
-# How many free ports to try before giving up on a region (each try is a savepoint).
+# How many free ports (or port sets) to try before giving up on a node (each try is a
+# savepoint).
 _CANDIDATES = 50
 
 
-def allocation_claim(*, region: Region, plan: Plan, claim: Callable[[Allocation], T]) -> T | None:
-    """Reserve a free port of the region for the plan. `claim(allocation)` writes the row
-    that holds it (an order, whose `allocation` column is unique): the unique index decides
-    between concurrent checkouts, and an IntegrityError means another one got that port first,
-    so the next is tried. Returns what `claim` returned, or None when the region cannot place
-    the plan (no node with room, or no free port).
+def allocation_claim(*, region: Region, plan: Plan, claim: SetClaim[T]) -> T | None:
+    """Reserve a free port set of the region for the plan: its primary port and the extra
+    ports of its port template (catalog/ports.py). `claim(primary, extras)` writes the rows
+    that hold them (an order, whose `allocation` column is unique, and one billing.OrderPort
+    per extra port, unique too) in one savepoint: the unique indexes decide between
+    concurrent checkouts, an IntegrityError on any port rolls the whole set back (an order
+    holds all its ports or none) and another set is tried. Returns what `claim` returned, or
+    None when the region cannot place the plan (no node with room, or no free set).
 
     The node's row is locked while its room is checked and the port claimed: checkouts
     placing on one node go one at a time, so two customers never both take its last room
@@ -43,14 +50,76 @@ def allocation_claim(*, region: Region, plan: Plan, claim: Callable[[Allocation]
             Node.objects.select_for_update().filter(pk=node.pk).values_list("pk").first()
             if not node_fits(node=node, plan=plan):
                 continue
-            for allocation in free_allocations(node=node, plan=plan).order_by("port", "pk")[
-                :_CANDIDATES
-            ]:
-                try:
-                    with transaction.atomic():
-                        return claim(allocation)
-                except IntegrityError:
-                    continue
+            claimed = port_set_claim(node=node, plan=plan, claim=claim)
+            if claimed is not None:
+                return claimed
+    return None
+
+
+def port_set_claim(*, node: Node, plan: Plan, claim: SetClaim[T]) -> T | None:
+    """Claim one free port set of the plan on the node (the caller holds the node's lock).
+    The set is the first catalog.ports.sets_pick finds, the same picker the stock counts
+    with. After an IntegrityError (a port of the set was taken meanwhile) the free ports are
+    read again without that set's, and the next set is tried."""
+    template = plan.ports()
+    if template.size == 1:
+        # One port a server: the lowest free ports, each tried alone (no full scan).
+        for allocation in free_allocations(node=node, plan=plan).order_by("port", "pk")[
+            :_CANDIDATES
+        ]:
+            try:
+                with transaction.atomic():
+                    return claim(allocation, {})
+            except IntegrityError:
+                continue
+        return None
+    lost: set[int] = set()
+    for _ in range(_CANDIDATES):
+        free = [f for f in free_ports(node=node, plan=plan) if f.pk not in lost]
+        picked = next(sets_pick(free=free, template=template), None)
+        if picked is None:
+            return None
+        rows = Allocation.objects.in_bulk(picked.pks)
+        try:
+            with transaction.atomic():
+                return claim(
+                    rows[picked.primary], {slot: rows[pk] for slot, pk in picked.extras.items()}
+                )
+        except IntegrityError:
+            lost.update(picked.pks)
+    return None
+
+
+def port_extras_claim(
+    *,
+    plan: Plan,
+    primary: Allocation,
+    have: dict[str, int],
+    claim: Callable[[dict[str, Allocation]], T],
+) -> T | None:
+    """For a server that keeps its primary port (a plan change): the extra ports `plan`'s
+    template needs, keeping the slots already held (`have`: slot -> allocation pk).
+    `claim(extras)` writes them in a savepoint under the node's lock, as at checkout. None:
+    a slot cannot be filled on the primary's IP."""
+    with transaction.atomic():
+        node = primary.node
+        Node.objects.select_for_update().filter(pk=node.pk).values_list("pk").first()
+        for _ in range(_CANDIDATES):
+            free = free_ports(node=node, plan=plan)
+            chosen = extras_for_primary(
+                free=free,
+                template=plan.ports(),
+                primary=Free(pk=primary.pk, ip=primary.ip, port=primary.port),
+                have=have,
+            )
+            if chosen is None:
+                return None
+            rows = Allocation.objects.in_bulk(chosen.values())
+            try:
+                with transaction.atomic():
+                    return claim({slot: rows[pk] for slot, pk in chosen.items()})
+            except IntegrityError:
+                continue
     return None
 
 

@@ -148,6 +148,32 @@ def _check_stock() -> Check:
     return check
 
 
+def _check_port_sets() -> Check:
+    """Ports left per template: for each active plan with a port template, how many whole
+    port sets each node of its regions still has free (catalog.selectors.node_free_sets,
+    the figure the stock counts; docs/ports-and-placement.md). A node can have free ports and
+    no set: a "+k" needs its neighbour free."""
+    from catalog.models import Node, Plan
+    from catalog.selectors import node_free_sets
+
+    check = Check("Port sets left per node for each plan with a port template")
+    plans = [
+        p
+        for p in Plan.objects.filter(active=True, game__active=True).order_by("slug")
+        if p.ports().size > 1
+    ]
+    for plan in plans:
+        size = plan.ports().size
+        nodes = Node.objects.filter(regions__active=True).distinct().order_by("ptero_node_id")
+        for node in nodes:
+            sets = node_free_sets(node=node, plan=plan)
+            check.details.append(
+                f"{plan.slug} on node '{node.name}': {sets} set{'s' if sets != 1 else ''} "
+                f"of {size} ports left"
+            )
+    return check
+
+
 def _check_panel() -> Check:
     from panel.client import PanelClient
     from panel.errors import PanelError
@@ -300,6 +326,7 @@ def doctor_run() -> list[Check]:
         *_check_regions(),
         _check_nodes(),
         _check_stock(),
+        _check_port_sets(),
         _check_panel(),
         _check_panel_client_key(),
         _check_stripe(),

@@ -23,8 +23,11 @@ from billing.lifecycle import (
     termination_warn,
     termination_warning_due,
 )
-from billing.models import Order, OrderStatus
+from billing.models import Order, OrderPort, OrderStatus
+from billing.ports import order_environment_ports, order_extras
 from billing.transitions import order_note, order_transition
+from catalog.models import Allocation
+from catalog.services import port_extras_claim
 from core import clock
 from core.alerts import alert_send
 from core.errors import Unavailable
@@ -175,16 +178,64 @@ def _apply(*, order: Order, client: PanelClient, state: str, reason: str) -> str
 
 
 def _apply_build(*, order: Order, client: PanelClient) -> None:
-    """PATCH build with the order's (new) plan: the full body the panel requires."""
-    order = Order.objects.select_related("plan", "allocation").get(pk=order.pk)
+    """PATCH build with the order's (new) plan: the full body the panel requires. The ports
+    follow the new plan's port template (catalog/ports.py): the primary and every slot both
+    templates share are kept, new slots are claimed first (held by the order before the panel
+    is asked, so a retry reuses them), slots the new template drops are released once the
+    panel let them go, and the port variables are set to the result."""
+    order = Order.objects.select_related("plan__egg", "allocation__node").get(pk=order.pk)
     plan = order.plan
     assert order.ptero_server_id is not None and order.allocation is not None
+    template = plan.ports()
+    held = order_extras(order=order)
+    missing = [slot for slot in template.slots if slot not in held]
+    if missing:
+        keep = {slot: a.pk for slot, a in held.items() if slot in template.slots}
+
+        def add(extras: dict[str, Allocation]) -> bool:
+            OrderPort.objects.bulk_create(
+                [OrderPort(order=order, slot=s, allocation=extras[s]) for s in missing]
+            )
+            return True
+
+        if port_extras_claim(plan=plan, primary=order.allocation, have=keep, claim=add) is None:
+            # order_change_plan checked the ports before charging; someone took them since.
+            # build_pending stays set: the next sync tries again.
+            alert_send(
+                title=f"Order #{order.pk}: no ports for the new plan",
+                body=f"No free ports on {order.allocation.node.name} for the {plan.name} "
+                f"plan's port template ({', '.join(missing)}): add allocations in the panel "
+                "and run panel_sync; the plan change is applied on the next sync.",
+                order_id=order.pk,
+            )
+            return
+        held = order_extras(order=order)
+    dropped = {slot: a for slot, a in held.items() if slot not in template.slots}
     client.server_update_build(
         server_id=order.ptero_server_id,
         allocation_id=order.allocation.ptero_allocation_id,
         limits=plan_limits(plan),
         feature_limits=plan_feature_limits(plan),
+        add_allocations=[held[slot].ptero_allocation_id for slot in template.slots],
+        remove_allocations=[a.ptero_allocation_id for a in dropped.values()],
     )
+    OrderPort.objects.filter(order=order, slot__in=list(dropped)).delete()
+    ports = order_environment_ports(order=order, template=template)
+    if ports:
+        server = client.server_get(server_id=order.ptero_server_id)
+        if any(server.environment.get(k) != v for k, v in ports.items()):
+            egg = plan.egg
+            known = {v["env_variable"] for v in egg.variables}
+            environment = {k: str(v) for k, v in server.environment.items() if k in known}
+            environment.update(ports)
+            client.server_update_startup(
+                server_id=server.id,
+                startup=server.startup or egg.startup,
+                environment=environment,
+                egg_id=server.egg_id,
+                image=server.docker_image or egg.docker_image,
+                skip_scripts=True,
+            )
     Order.objects.filter(pk=order.pk).update(build_pending=False)
     order_note(order=order, actor=ACTOR, reason=f"panel build set to plan {plan.slug}")
 

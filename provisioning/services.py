@@ -27,9 +27,10 @@ from django.utils import timezone
 
 from billing.mails import order_mail_schedule
 from billing.models import Order, OrderStatus
+from billing.ports import order_environment_ports, order_extras, order_ports_set
 from billing.transitions import InvalidTransition, order_note, order_transition
 from catalog.models import Allocation, Plan
-from catalog.services import allocation_claim, allocation_mark_taken
+from catalog.services import allocation_claim, allocation_mark_taken, port_extras_claim
 from catalog.variables import environment_for
 from core.alerts import alert_send
 from core.errors import ServiceError
@@ -212,10 +213,17 @@ def _provision(
 
     progress.step, progress.panel_call = "configuration", ""
     plan, egg = order.plan, order.plan.egg
-    environment = environment_for(egg=egg, plan=plan, chosen=order.variables)
+    base_environment = environment_for(egg=egg, plan=plan, chosen=order.variables)
 
     for _ in range(_ALLOCATION_SWAPS):
-        allocation_id = _allocation_for(order=order, progress=progress)
+        allocation_id, extras = _allocation_for(order=order, progress=progress)
+        # The port variables name the set's ports (catalog/ports.py): a server whose variables
+        # name a port it does not own would not start on Wings.
+        environment = {
+            **base_environment,
+            **order_environment_ports(order=order, template=plan.ports()),
+        }
+        progress.step = "configuration"
         spec = ServerCreateSpec(
             name=order.server_name,
             user_id=panel_user_id,
@@ -227,6 +235,7 @@ def _provision(
             feature_limits=plan_feature_limits(plan),
             external_id=external_id,
             allocation_id=allocation_id,
+            additional_allocation_ids=tuple(a.ptero_allocation_id for a in extras),
             start_on_completion=plan.start_on_completion,
         )
         progress.step, progress.panel_call = "create_server", "POST /servers"
@@ -240,9 +249,12 @@ def _provision(
                 if adopted is not None:
                     return adopted
                 raise
-            if exc.has("allocation.default") and len(exc.errors) == 1:
-                # The port was taken in the panel behind our back: take another one.
-                allocation_mark_taken(allocation_id=order.allocation.pk)  # type: ignore[union-attr]
+            taken = _refused_ports(exc=exc, primary=order.allocation, extras=extras)
+            if taken:
+                # Ports of the set were taken in the panel behind our back: take another set
+                # (the whole set moves, so "+k" ports stay next to their primary).
+                for allocation in taken:
+                    allocation_mark_taken(allocation_id=allocation.pk)
                 _allocation_swap(order=order)
                 continue
             raise
@@ -281,19 +293,56 @@ def plan_feature_limits(plan: Plan) -> FeatureLimits:
     )
 
 
-def _allocation_for(*, order: Order, progress: _Progress) -> int:
+def _refused_ports(
+    *, exc: PanelValidationError, primary: Allocation | None, extras: list[Allocation]
+) -> list[Allocation]:
+    """The ports of the set a 422 says are taken (allocation.default, allocation.additional.N
+    and nothing else wrong); [] when the 422 is about something else."""
+    fields = [e.source_field for e in exc.errors]
+    if not fields or not all(f.startswith("allocation.") for f in fields):
+        return []
+    taken: list[Allocation] = []
+    for field in fields:
+        if field == "allocation.default" and primary is not None:
+            taken.append(primary)
+        elif field.startswith("allocation.additional."):
+            index = field.rsplit(".", 1)[1]
+            if index.isdigit() and int(index) < len(extras):
+                taken.append(extras[int(index)])
+    return taken
+
+
+def _allocation_for(*, order: Order, progress: _Progress) -> tuple[int, list[Allocation]]:
+    """The order's set: its primary's panel id and its extra ports (in slot order, as sent in
+    allocation.additional). The set reserved at checkout, so every retry and the adoption by
+    external id see the same ports; a new set only when it was released or lacks a slot of
+    the plan's template (the plan's template changed since checkout)."""
     progress.step = "allocation"
     if order.allocation is None:
         _allocation_swap(order=order)
     assert order.allocation is not None
-    return order.allocation.ptero_allocation_id
+    slots = order.plan.ports().slots
+    held = order_extras(order=order)
+    if any(slot not in held for slot in slots):
+        done = port_extras_claim(
+            plan=order.plan,
+            primary=order.allocation,
+            have={slot: a.pk for slot, a in held.items() if slot in slots},
+            claim=lambda extras: order_ports_set(order=order, extras=extras),
+        )
+        if done is None and not order_extras(order=order).keys() >= set(slots):
+            _allocation_swap(order=order)
+        held = order_extras(order=order)
+    return order.allocation.ptero_allocation_id, [held[slot] for slot in slots]
 
 
 def _allocation_swap(*, order: Order) -> None:
-    """Give the order a new free port in its region (the old one is gone or was released)."""
+    """Give the order a new free port set in its region (the old one is gone or was
+    released)."""
 
-    def take(allocation: Allocation) -> Allocation:
+    def take(allocation: Allocation, extras: dict[str, Allocation]) -> Allocation:
         Order.objects.filter(pk=order.pk).update(allocation=allocation)
+        order_ports_set(order=order, extras=extras)
         return allocation
 
     allocation = allocation_claim(region=order.region, plan=order.plan, claim=take)

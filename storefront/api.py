@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from billing.models import Order
+from billing.ports import order_port_lines
 from core.api_auth import django_auth
 from core.errors import NotFound
 from storefront.live_state import LiveState, live_states
@@ -38,6 +39,12 @@ class LiveOut(Schema):
     uptime_seconds: int | None
 
 
+class PortOut(Schema):
+    address: str
+    # The egg variables that use the port (SERVER_PORT for the primary).
+    names: list[str]
+
+
 class ServerOut(Schema):
     order_id: int
     status: str
@@ -56,6 +63,12 @@ class ServerOut(Schema):
     cancel_at_period_end: bool = False
     payment_failed: bool = False
     live: LiveOut | None = None
+    # Every port of the server (multi-port games: RCON, query...), once it runs.
+    ports: list[PortOut] = []
+
+
+# The server exists in the panel with its ports.
+_PORTS_SHOWN = ("provisioned", "suspended")
 
 
 def _out(order: Order, panel_base: str, live: LiveState | None = None) -> ServerOut:
@@ -80,6 +93,10 @@ def _out(order: Order, panel_base: str, live: LiveState | None = None) -> Server
         cancel_at_period_end=order.cancel_at_period_end,
         payment_failed=order.payment_failed_at is not None,
         live=LiveOut(**asdict(live)) if live else None,
+        ports=[
+            PortOut(address=line.address, names=line.names)
+            for line in (order_port_lines(order=order) if order.status in _PORTS_SHOWN else [])
+        ],
     )
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.limits import checkout_attempt_check
 from billing.models import Order
+from billing.ports import order_port_lines
 from billing.selectors import hold_is_open, pending_checkouts_of_customer
 from billing.services import (
     SERVER_NAME_MAX,
@@ -195,6 +196,8 @@ def _order_context(request: HttpRequest, order_id: int) -> dict:
         # Where the power buttons come back to: the order page, also when they were rendered
         # in the polled part (whose own path is the bare fragment).
         "back_url": reverse("order", args=[order.pk]),
+        # Every port of a multi-port game (RCON, query...), with the variables that use it.
+        "ports": order_port_lines(order=order),
         **server_controls(order),
         **client_area_context(order),
     }

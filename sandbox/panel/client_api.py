@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from .controller import Ctx, Validator, daemon_unreachable
 from .http import ApiError, Response, json_response
-from .state import Record, State
+from .ports import port_mismatches
+from .state import Record, State, start_attempt
 
 
 def state_conflict(state: State, server: Record) -> None:
@@ -112,6 +113,13 @@ def client_power(ctx: Ctx) -> Response:
     now = app.clock()
     current = server["power"]
     if signal in ("start", "restart"):
+        if port_mismatches(app.state, server):
+            # Wings starts the container, the game fails on its ports: starting, then
+            # offline (sandbox/panel/ports.py); start_error says why.
+            start_attempt(app.state, server, now)
+            server["power"] = "starting"
+            server["power_pending"] = ("starting", "offline")
+            return json_response(204, None)
         if signal == "restart" or current != "running":
             server["started_at"] = now
         server["power"] = "starting"

@@ -222,8 +222,7 @@ class State:
                     else:
                         server["status"] = None
                         if server.get("start_on_completion"):
-                            server["power"] = "running"
-                            server["started_at"] = now
+                            start_attempt(self, server, now)
         return done
 
     # ------------------------------------------------------------------ seed / persistence
@@ -411,3 +410,22 @@ class State:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(payload)
         os.replace(tmp, target)
+
+
+def start_attempt(state: State, server: Record, now: float) -> bool:
+    """Wings starts the server: it runs, unless its port variables name ports it does not own
+    (sandbox/panel/ports.py), in which case it stays offline with ``start_error`` saying why.
+    True if it runs."""
+    from .ports import port_mismatches
+
+    problems = port_mismatches(state, server)
+    if problems:
+        server["power"] = "offline"
+        server["power_pending"] = None
+        server["started_at"] = None
+        server["start_error"] = "; ".join(problems)
+        return False
+    server["power"] = "running"
+    server["started_at"] = now
+    server["start_error"] = None
+    return True

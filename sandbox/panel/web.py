@@ -142,5 +142,11 @@ def dispatch(app: PanelApp, req: Request) -> Response:
         f'<p>Identifier <code id="server-identifier">{html.escape(server["uuid"][:8])}</code></p>'
         f'<p>Signed in as <span id="panel-user">{html.escape(user["username"])}</span></p>'
         f'<p>Status: <span id="server-status">{status}</span>'
-        f' · power: <span id="server-power">{html.escape(str(server["power"]))}</span></p>',
+        f' · power: <span id="server-power">{html.escape(str(server["power"]))}</span></p>'
+        + (
+            f'<p>Failed to start: <span id="server-start-error">'
+            f"{html.escape(server['start_error'])}</span></p>"
+            if server.get("start_error")
+            else ""
+        ),
     )

@@ -53,6 +53,14 @@ def test_demo_setup_is_all_green(catalog, endpoint, settings):
             for plan in Plan.objects.filter(active=True)
             for region in Region.objects.filter(active=True).order_by("sort_order", "slug")
         ],
+        "ok    Port sets left per node for each plan with a port template",
+        # Rust: 28015-28024 on ny-1 and fra-1 make 3 sets of 3 (primary, +1, any); ny-2 has
+        # no port in Rust's range.
+        *[
+            f"      {slug} on node '{node}': {sets} of 3 ports left"
+            for slug in ("rust-4gb", "rust-8gb")
+            for node, sets in (("ny-1", "3 sets"), ("ny-2", "0 sets"), ("fra-1", "3 sets"))
+        ],
         "ok    The panel URL and application key work",
         "ok    The panel client key (live state and power) works",
         "ok    The Stripe secret key and webhook secret are set",
