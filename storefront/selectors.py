@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
 
 from billing.models import Order
 from catalog.models import Game, Plan, Region
@@ -37,12 +36,6 @@ class GameOffer:
     @property
     def from_plan(self) -> Plan:
         return min(self.plans, key=lambda p: p.price_cents)
-
-
-def customer_id(request: HttpRequest) -> int:
-    """The signed-in customer's id (views using this require a login)."""
-    assert request.user.pk is not None, "login required"
-    return int(request.user.pk)
 
 
 def game_offers() -> list[GameOffer]:
