@@ -19,12 +19,11 @@ from django.views.decorators.http import require_GET, require_POST
 from billing.models import Order
 from billing.portal import billing_portal_url, order_receipt_url
 from billing.stripe_gateway import StripeRefused
-from core.api_auth import customer_id
 from core.errors import ServiceError
 from panel.errors import PanelError, PanelRetryableError
 from provisioning.client_area import customer_panel_password_set, order_power_send
 from storefront.live_state import live_states
-from storefront.selectors import order_for_customer, servers_for_customer
+from storefront.selectors import customer_id, order_for_customer, servers_for_customer
 
 POWER_DONE = {
     "start": "Starting your server.",

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from billing.models import Order
 from catalog.models import Game, Plan, Region
 from catalog.selectors import games_for_sale, plans_for_sale, region_stock
+from core import api_auth
 
 # Statuses after which the order page stops polling (a suspended server waits for the
 # customer, not for us; its page shows the Manage section).
@@ -36,6 +37,10 @@ class GameOffer:
     @property
     def from_plan(self) -> Plan:
         return min(self.plans, key=lambda p: p.price_cents)
+
+
+# The signed-in customer's id: defined in core (billing's and provisioning's APIs need it too).
+customer_id = api_auth.customer_id
 
 
 def game_offers() -> list[GameOffer]:

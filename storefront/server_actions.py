@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from billing.services import order_cancel_at_period_end, order_change_plan, order_resume
-from core.api_auth import customer_id
 from core.errors import ServiceError
 from panel.errors import PanelError, PanelRetryableError
 from provisioning.services import order_change_variables, order_reinstall
+from storefront.selectors import customer_id
 
 
 @login_required
