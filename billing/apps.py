@@ -9,7 +9,11 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
+        from billing import doctor, metrics
+
         checks.register(check_signal_receivers)
+        metrics.register()  # billing's parts of /metrics (core/metrics.py shows them)
+        doctor.register()  # doctor's Stripe checks (core/doctor.py prints them)
 
 
 def check_signal_receivers(app_configs: Any, **kwargs: Any) -> list[checks.Error]:
