@@ -20,6 +20,10 @@ class Registry(Generic[T]):
         self._order = order
         self._entries: dict[str, T] = {}
 
+    @property
+    def order(self) -> tuple[str, ...]:
+        return self._order
+
     def register(self, name: str, entry: T) -> None:
         """Add (or, under the same name, replace: ready() may run twice) an entry. A name not
         in the order comes after the listed ones, in the order registered."""
