@@ -52,6 +52,7 @@ check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy givrwrld core accounts catalog billing provisioning panel storefront console sandbox
+	$(BIN)/lint-imports
 	GIVRWRLD_SKIP_DOTENV=1 DJANGO_SETTINGS_MODULE=givrwrld.settings_test $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: install

@@ -15,8 +15,7 @@ from billing.services import (
     order_change_plan,
     order_resume,
 )
-from core.api_auth import django_auth
-from storefront.selectors import customer_id
+from core.api_auth import customer_id, django_auth
 
 router = Router(tags=["checkout"])
 

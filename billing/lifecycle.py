@@ -23,6 +23,7 @@ from billing import stripe_gateway
 from billing.mails import order_mail_schedule
 from billing.models import Order, OrderStatus
 from billing.resolution import order_for_charge, order_for_invoice, order_for_subscription
+from billing.signals import order_billing_changed
 from core import clock
 from core.alerts import alert_send
 
@@ -48,9 +49,7 @@ class Noted:
 
 
 def _queue_sync(order: Order) -> None:
-    from provisioning.lifecycle import billing_sync_enqueue
-
-    billing_sync_enqueue(order_id=order.pk)
+    order_billing_changed.send(sender=Order, order_id=order.pk)  # provisioning queues a sync
 
 
 def on_subscription_event(event: dict[str, Any]) -> Noted:

@@ -21,6 +21,7 @@ from billing.models import Order, OrderStatus, StripeRefKind
 from billing.ports import order_ports_set
 from billing.resolution import order_for_session, stripe_ref_add
 from billing.selectors import hold_is_open, holds_of_customer
+from billing.signals import order_billing_changed, order_paid
 from billing.transitions import (
     TransitionResult,
     order_note,
@@ -496,9 +497,7 @@ def checkout_session_fulfil(
         note = _refuse_payment(order=order, session=full, why=why, actor=actor)
         return SessionResult(order, note, refused=True)
     if order_mark_paid(order_id=order.pk, session=full, actor=actor):
-        from provisioning.services import provisioning_enqueue
-
-        provisioning_enqueue(order_id=order.pk)
+        order_paid.send(sender=Order, order_id=order.pk)  # provisioning queues the server
         return SessionResult(order, "order paid, provisioning queued")
     return SessionResult(order, "order already paid")
 
@@ -822,6 +821,4 @@ def plan_change_quotes(*, order: Order) -> list[PlanQuote]:
 
 
 def _billing_sync(order_id: int) -> None:
-    from provisioning.lifecycle import billing_sync_enqueue
-
-    billing_sync_enqueue(order_id=order_id)
+    order_billing_changed.send(sender=Order, order_id=order_id)  # provisioning queues a sync

@@ -34,3 +34,10 @@ class StaffSessionAuth(SessionAuth):
 
 django_auth = SessionAuth()
 staff_auth = StaffSessionAuth()
+
+
+def customer_id(request: HttpRequest) -> int:
+    """The signed-in customer's id (views using this require a login). Here, at the bottom,
+    because the storefront, billing's and provisioning's APIs all need it."""
+    assert request.user.pk is not None, "login required"
+    return int(request.user.pk)

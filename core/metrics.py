@@ -19,27 +19,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
-    HistogramMetricFamily,
     Metric,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from core.models import MetricValue
-
-if TYPE_CHECKING:
-    from panel.client import PanelClient
+from core.registry import Registry
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +87,26 @@ def metric_set(*, name: str, labels: dict[str, str] | None = None, value: float)
             MetricValue.objects.filter(name=name, labels=key).update(value=value)
 
 
-def panel_call_recorder(client: PanelClient) -> Callable[[str, str, float], None]:
+class RateLimitSeen(Protocol):
+    """The panel's last rate-limit headers (panel.types.RateLimitState)."""
+
+    @property
+    def limit(self) -> int | None: ...
+    @property
+    def remaining(self) -> int | None: ...
+    @property
+    def observed_at(self) -> float: ...
+
+
+class RateLimitReporter(Protocol):
+    """What the recorder reads of the panel client (panel.client.PanelClient); a protocol, so
+    core needs no import of the panel app above it."""
+
+    @property
+    def rate_limit(self) -> RateLimitSeen | None: ...
+
+
+def panel_call_recorder(client: RateLimitReporter) -> Callable[[str, str, float], None]:
     """The default ``on_call`` hook ``PanelClient.from_settings`` installs: counts the call by
     endpoint template and outcome, adds its duration, and records the rate-limit headers."""
 
@@ -122,74 +137,33 @@ def _shared_value(name: str) -> float | None:
     return values[0][1] if values else None
 
 
+MetricSection = Callable[[], Iterable[Metric]]
+
+# The parts of /metrics, in the order they are shown. core's own are registered below; the
+# others by the app that owns the data, in its AppConfig.ready() (billing/metrics.py,
+# provisioning/metrics.py): core may not import them (docs/architecture.md).
+SECTIONS: Registry[MetricSection] = Registry(
+    order=(
+        "orders",
+        "provisioning_duration",
+        "panel",
+        "stripe_events",
+        "tasks",
+        "alerts",
+        "heartbeats",
+        "duties",
+        "stuck",
+        "attempts",
+    )
+)
+
+
 class DatabaseCollector(Collector):
     """Everything /metrics shows, read from the database when Prometheus scrapes."""
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._orders()
-        yield self._provisioning_duration()
-        yield from self._panel()
-        yield from self._stripe_events()
-        yield from self._tasks()
-        yield from self._alerts()
-        yield from self._heartbeats()
-        yield from self._duties()
-        yield from self._stuck()
-        yield self._attempts()
-
-    @staticmethod
-    def _orders() -> Iterator[Metric]:
-        from billing.models import Order, OrderStatus
-
-        counts = dict(
-            Order.objects.order_by()
-            .values_list("status")
-            .annotate(n=Count("pk"))
-            .values_list("status", "n")
-        )
-        g = GaugeMetricFamily("givrwrld_orders", "Orders by current status.", labels=["status"])
-        for status in OrderStatus.values:
-            g.add_metric([status], counts.get(status, 0))
-        yield g
-        oldest_paid = Order.objects.filter(status=OrderStatus.PAID).aggregate(t=Min("paid_at"))
-        age = GaugeMetricFamily(
-            "givrwrld_orders_paid_oldest_age_seconds",
-            "Age of the oldest order waiting in 'paid' (0 when none).",
-        )
-        t = oldest_paid["t"]
-        age.add_metric([], (timezone.now() - t).total_seconds() if t else 0.0)
-        yield age
-
-    @staticmethod
-    def _provisioning_duration() -> Metric:
-        """Histogram of provisioned_at - paid_at over every order that was provisioned.
-        Built from the rows at scrape time, so it is the same whichever process answers, and
-        it only grows (orders are never deleted; later lifecycle changes keep both stamps)."""
-        from billing.models import Order
-
-        done = Order.objects.filter(paid_at__isnull=False, provisioned_at__isnull=False)
-        duration = ExpressionWrapper(
-            F("provisioned_at") - F("paid_at"), output_field=DurationField()
-        )
-        aggregates: dict[str, Any] = {
-            f"le_{i}": Count(
-                "pk", filter=Q(provisioned_at__lte=F("paid_at") + timedelta(seconds=le))
-            )
-            for i, le in enumerate(PROVISIONING_BUCKETS)
-        }
-        row = done.aggregate(total=Count("pk"), seconds=Sum(duration), **aggregates)
-        buckets = [
-            (str(float(le)), row[f"le_{i}"] or 0) for i, le in enumerate(PROVISIONING_BUCKETS)
-        ]
-        buckets.append(("+Inf", row["total"] or 0))
-        total = row["seconds"]
-        seconds = total.total_seconds() if isinstance(total, timedelta) else float(total or 0)
-        return HistogramMetricFamily(
-            "givrwrld_provisioning_duration_seconds",
-            "Time from payment (paid_at) to a panel server (provisioned_at).",
-            buckets=buckets,
-            sum_value=seconds,
-        )
+        for section in SECTIONS:
+            yield from section()
 
     @staticmethod
     def _panel() -> Iterator[Metric]:
@@ -232,26 +206,6 @@ class DatabaseCollector(Collector):
                 g = GaugeMetricFamily(metric, doc)
                 g.add_metric([], shared)
                 yield g
-
-    @staticmethod
-    def _stripe_events() -> Iterator[Metric]:
-        from billing.models import StripeEvent
-
-        rows = (
-            StripeEvent.objects.order_by()
-            .values_list("type", "status")
-            .annotate(n=Count("pk"))
-            .values_list("type", "status", "n")
-        )
-        g = GaugeMetricFamily(
-            "givrwrld_stripe_events",
-            "Verified Stripe webhook events stored, by type and outcome (processed, ignored, "
-            "failed). Duplicate deliveries are not stored again.",
-            labels=["type", "status"],
-        )
-        for event_type, status, n in sorted(rows):
-            g.add_metric([event_type, status], n)
-        yield g
 
     @staticmethod
     def _tasks() -> Iterator[Metric]:
@@ -373,45 +327,6 @@ class DatabaseCollector(Collector):
             runs.add_metric(labels, row.runs)
         yield from (started, finished, interval, held, overdue, failed, runs)
 
-    @staticmethod
-    def _stuck() -> Iterator[Metric]:
-        """The order facts /readyz's `provisioning` and `backlog` checks read."""
-        from core.health import orders_paid_overdue, orders_provisioning_stuck
-
-        stuck = GaugeMetricFamily(
-            "givrwrld_orders_provisioning_stuck",
-            "Orders in 'provisioning' whose lease expired more than "
-            "READY_PROVISIONING_GRACE_SECONDS ago (their worker died, nothing resumed them).",
-        )
-        stuck.add_metric([], len(orders_provisioning_stuck()))
-        yield stuck
-        paid = GaugeMetricFamily(
-            "givrwrld_orders_paid_overdue",
-            "Orders paid more than READY_PAID_MAX_AGE_MINUTES ago and not picked up.",
-        )
-        paid.add_metric([], len(orders_paid_overdue()))
-        yield paid
-
-    @staticmethod
-    def _attempts() -> Metric:
-        from provisioning.models import AttemptOutcome, ProvisioningAttempt
-
-        counts = dict(
-            ProvisioningAttempt.objects.order_by()
-            .values_list("outcome")
-            .annotate(n=Count("pk"))
-            .values_list("outcome", "n")
-        )
-        c = CounterMetricFamily(
-            "givrwrld_provisioning_attempts",
-            "Provisioning tries by outcome (interrupted: its worker died mid-try; not counted "
-            "toward PROVISION_MAX_ATTEMPTS).",
-            labels=["outcome"],
-        )
-        for outcome in AttemptOutcome.values:
-            c.add_metric([outcome], counts.get(outcome, 0))
-        return c
-
 
 def task_queue_oldest_age(*, now: Any = None) -> float | None:
     """Seconds the oldest runnable READY task has waited (since enqueued, or since its
@@ -430,6 +345,12 @@ def task_queue_oldest_age(*, now: Any = None) -> float | None:
     starts = [t for t in (undelayed, delayed) if t is not None]
     return (now - min(starts)).total_seconds() if starts else None
 
+
+SECTIONS.register("panel", DatabaseCollector._panel)
+SECTIONS.register("tasks", DatabaseCollector._tasks)
+SECTIONS.register("alerts", DatabaseCollector._alerts)
+SECTIONS.register("heartbeats", DatabaseCollector._heartbeats)
+SECTIONS.register("duties", DatabaseCollector._duties)
 
 _registry = CollectorRegistry(auto_describe=False)
 _registry.register(DatabaseCollector())

@@ -8,10 +8,9 @@ from ninja import Router, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
-from core.api_auth import django_auth, staff_auth
+from core.api_auth import customer_id, django_auth, staff_auth
 from core.errors import NotFound
 from provisioning.services import order_change_variables, order_reinstall, order_retry
-from storefront.selectors import customer_id
 
 router = Router(tags=["provisioning"])
 

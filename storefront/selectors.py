@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
 
 from billing.models import Order
 from catalog.models import Game, Plan, Region
 from catalog.selectors import games_for_sale, plans_for_sale, region_stock
+from core import api_auth
 
 # Statuses after which the order page stops polling (a suspended server waits for the
 # customer, not for us; its page shows the Manage section).
@@ -39,10 +39,8 @@ class GameOffer:
         return min(self.plans, key=lambda p: p.price_cents)
 
 
-def customer_id(request: HttpRequest) -> int:
-    """The signed-in customer's id (views using this require a login)."""
-    assert request.user.pk is not None, "login required"
-    return int(request.user.pk)
+# The signed-in customer's id: defined in core (billing's and provisioning's APIs need it too).
+customer_id = api_auth.customer_id
 
 
 def game_offers() -> list[GameOffer]:

@@ -30,8 +30,9 @@ from testkit import checkout, make_customer
 
 from billing.models import Order, OrderEvent, StripeEvent
 from billing.services import checkout_session_fulfil
-from core.health import check_duties, check_provisioning
+from core.health import check_duties
 from core.models import DutyLease
+from provisioning.health import check_provisioning
 from provisioning.models import ProvisioningAttempt
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from billing.models import Order
 from core.duties import Scheduler
-from core.health import check_panel
 from core.heartbeats import heartbeat_beat
 from core.models import DutyLease, Heartbeat
+from panel.health import check_panel
 from provisioning.duties import DUTIES
 
 
