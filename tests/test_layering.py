@@ -26,7 +26,9 @@ def test_doctor_prints_in_the_fixed_order():
     assert CHECKS.names() == [
         "plans",
         "regions",
+        "nodes",
         "stock",
+        "port_sets",
         "panel",
         "panel_client_key",
         "stripe",
