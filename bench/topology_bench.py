@@ -18,7 +18,7 @@ in flight. Reported:
 
 Duty intervals are shortened (env DUTY_* below) so a 1-minute window holds several intervals
 of each; the panel's rate limit is lifted (bench/provisioning_bench.py measures that path).
-Loopback only; bounded (a 300 s drain limit, ~2-4 minutes in all).
+Loopback only; bounded (a 420 s drain limit; ~3 minutes in all on an idle machine).
 Usage: python bench/topology_bench.py"""
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ WORKERS = 3
 IN_FLIGHT = int(os.environ.get("BENCH_TOPO_IN_FLIGHT", "8"))
 # The workers run at least this long, so the longest interval below passes several times.
 WINDOW = float(os.environ.get("BENCH_TOPO_WINDOW", "60"))
-DRAIN_LIMIT = 300.0
+DRAIN_LIMIT = 420.0  # from the first delivery
+# Ports per node: 2 nodes serve us-east, so 400 leave room for 500 orders and keep the
+# catalogue sync (every allocation of every node, each PANEL_SYNC interval) short.
+PORTS = int(os.environ.get("BENCH_TOPO_PORTS", "400"))
 DUTY_ENV = {
     "HEARTBEAT_INTERVAL_SECONDS": "2",
     "RECONCILE_INTERVAL_SECONDS": "5",
@@ -52,9 +55,11 @@ DUTY_ENV = {
     "PANEL_SYNC_INTERVAL_SECONDS": "10",
     "DUTY_LEASE_SECONDS": "30",
     "DUTY_POLL_SECONDS": "0.2",
-    # The reconciler re-queues orders still 'paid' after 10 s: while the queue drains it
-    # adds duplicate tasks, which must find their order already done.
-    "RECONCILE_PAID_AFTER_SECONDS": "10",
+    # The default: the reconciler queues again an order still 'paid' after 60 s, so while a
+    # long queue drains it adds duplicate tasks, which must find their order done. (At 10 s
+    # with the reconciler every 5 s, on a machine at a load of 20, the duplicates outgrew the
+    # queue: docs/PERFORMANCE.md.)
+    "RECONCILE_PAID_AFTER_SECONDS": "60",
     # Every order is paid through the webhook, not found by the reconciler's Stripe check.
     "RECONCILE_PENDING_AFTER_SECONDS": "3600",
     "PANEL_RATE_LIMIT_PER_MINUTE": "100000",
@@ -190,6 +195,10 @@ def duty_table(sampler: DutySampler, window: float, pids: dict[str, int]) -> dic
             "runs_by_worker": dict(sorted(by_worker.items())),
             "overlapping_runs": overlaps,
             "closest_starts_s": round(closest, 2) if closest is not None else None,
+            "longest_run_s": round(
+                max((r["end"] - r["start"] for r in runs if r["end"] is not None), default=0), 2
+            ),
+            "unfinished_runs": sum(1 for r in runs if r["end"] is None),
             "last_error": rows[duty].last_error if duty in rows else "",
         }
     return out
@@ -205,7 +214,7 @@ def main() -> None:
     from billing.models import Order, OrderEvent
     from provisioning.models import ProvisioningAttempt
 
-    sb = common.panel_start(rate_limit=100_000)
+    sb = common.panel_start(rate_limit=100_000, ports=PORTS)
     stripe_sb = common.stripe_start()  # before gunicorn and the workers: they inherit its URL
     ids = common.orders_seed(N, customers=CUSTOMERS, reserve=True, tag="t")
     # Real sessions paid in the Stripe sandbox: the webhook reads each one back.
