@@ -167,7 +167,9 @@ def test_two_web_processes_three_workers_each_order_once_each_duty_once_per_inte
     for duty in DUTY_NAMES:
         interval = _interval(duty)
         ordered = sorted(runs[duty].values(), key=lambda r: r["start"])
-        assert all("end" in run for run in ordered), (duty, ordered)  # all ended, none killed
+        # Every run ended but perhaps the last: a worker stopping waits DUTY_LEASE_SECONDS for
+        # a running duty, then exits (a long panel sync on a loaded machine outlasts that).
+        assert all("end" in run for run in ordered[:-1]), (duty, ordered)
         for prev, nxt in itertools.pairwise(ordered):
             assert nxt["start"] - prev["start"] >= interval - 1e-3, (duty, prev, nxt)
             assert nxt["start"] >= prev["end"] - 1e-3, (duty, prev, nxt)  # never two at once
