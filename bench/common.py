@@ -81,15 +81,16 @@ def bench_seed(ports: int = 2000) -> dict[str, Any]:
     return seed
 
 
-def panel_start(*, clock: Any = None, rate_limit: int = 240) -> Any:
-    """A panel sandbox on loopback, its URL/keys in the secrets table, catalogue synced."""
+def panel_start(*, clock: Any = None, rate_limit: int = 240, ports: int = 2000) -> Any:
+    """A panel sandbox on loopback, its URL/keys in the secrets table, catalogue synced;
+    `ports` ports per node (bench_seed)."""
     from catalog.services import catalog_load_demo
     from catalog.sync import catalog_sync
     from core.secrets import secret_set
     from panel.client import PanelClient
     from sandbox.panel import PanelSandbox
 
-    sb = PanelSandbox(bench_seed(), clock=clock)
+    sb = PanelSandbox(bench_seed(ports), clock=clock)
     sb.faults.rate_limit = 100_000
     sb.url = sb.serve()
     secret_set(name="panel.PANEL_URL", value=sb.url)
