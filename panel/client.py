@@ -263,6 +263,9 @@ class PanelClient:
             if rate_limit_per_minute
             else None
         )
+        # Background clients only (the panel sync duty): called before every Application API
+        # request, it waits for the shared background budget (core/panel_budget.py).
+        self.pace: Callable[[], None] | None = None
         self._http = httpx.Client(
             base_url=self.base_url,
             transport=transport,
@@ -383,6 +386,8 @@ class PanelClient:
         read_timeout = self.timeout if timeout is None else timeout
         ids = {"panel_server_id": path["server_id"]} if path and "server_id" in path else {}
         throttle = None if client_api else self.throttle
+        if self.pace is not None and not client_api:
+            self.pace()
         if throttle is not None:
             throttle.before_request()
         started = time.perf_counter()
