@@ -32,8 +32,6 @@ from django.db.models import F
 from core.models import PanelBudget
 
 BACKGROUND = "panel_background"
-# A call that leaves this much after its slot moves the next slot on (see the module doc).
-_LATE_SECONDS = 0.01
 
 # Replaced by bench/fleet_bench.py with a simulated clock; everything here reads them at call
 # time. `sleep` is stop-aware in a duty (core.duties.duty_wait).
@@ -91,7 +89,7 @@ def budget_slot_left(*, name: str = BACKGROUND, slot: float, spacing: float | No
     one spacing from now (so a late call and the next one never bunch)."""
     spacing = background_spacing() if spacing is None else spacing
     now = clock()
-    if now - slot > _LATE_SECONDS:
+    if now > slot:
         PanelBudget.objects.filter(name=name, next_at__lt=now + spacing).update(
             next_at=now + spacing
         )

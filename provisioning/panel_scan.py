@@ -43,6 +43,12 @@ from provisioning.reconcile import (
 
 INSTALL_WATCH_EVERY_SECONDS = 60.0
 INSTALL_WATCH_BATCH = 6
+LISTING_PER_PAGE = DEFAULT_PER_PAGE
+
+
+def listing_cheaper(*, ours: int, pages: int) -> bool:
+    """The listing (`pages` calls) checks every order of ours at once; by id, one call each."""
+    return pages < ours
 
 
 @dataclass
@@ -80,13 +86,12 @@ class _ListedServers(_ServerGet):
     def __init__(self, client: PanelClient, report: ScanReport, between_pages: object) -> None:
         super().__init__(client, report)
         self.by_id: dict[int, PanelServer] = {}
-        per_page = DEFAULT_PER_PAGE
+        per_page = LISTING_PER_PAGE
         for n, server in enumerate(client.servers_iter(per_page=per_page)):
             self.by_id[server.id] = server
             if n % per_page == per_page - 1:
-                report.listing_pages += 1
                 between_pages()  # type: ignore[operator]
-        report.listing_pages += 1
+        report.listing_pages = max(1, math.ceil(len(self.by_id) / per_page))
 
     def get(self, server_id: int) -> PanelServer | None:
         if server_id in self.by_id:
@@ -137,14 +142,15 @@ def panel_scan(*, client: PanelClient) -> ScanReport:
         .count()
     )
     # The listing's size, from the catalogue just synced: every server holds a port.
-    pages = max(1, math.ceil(Allocation.objects.filter(assigned=True).count() / DEFAULT_PER_PAGE))
+    assigned = Allocation.objects.filter(assigned=True).count()
+    pages = max(1, math.ceil(assigned / LISTING_PER_PAGE))
     servers: _ServerGet
-    if ours <= pages:
-        report.vanished_mode = "server"
-        servers = _ServerGet(client, report)
-    else:
+    if listing_cheaper(ours=ours, pages=pages):
         report.vanished_mode = "listing"
         servers = _ListedServers(client, report, watch.maybe)
+    else:
+        report.vanished_mode = "server"
+        servers = _ServerGet(client, report)
     _find_vanished(report.checks, servers, timezone.now())
     watch.maybe()
     return report
