@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Allocation, Egg, Node, Region, RegionNodeMap
-from panel.client import PanelClient
+from panel.client import ALLOCATIONS_PER_PAGE, PanelClient
 from panel.types import PanelAllocation, PanelEgg
 
 logger = logging.getLogger(__name__)
@@ -83,9 +83,12 @@ def catalog_sync_nodes(
     client: PanelClient,
     report: SyncReport,
     between_nodes: Callable[[], object] | None = None,
+    allocations_per_page: int = ALLOCATIONS_PER_PAGE,
 ) -> None:
     """Every node, then each node's allocations. ``between_nodes`` runs after each node (the
-    panel sync duty checks installs there, so a long paced sync does not hold them back)."""
+    panel sync duty checks installs there, so a long paced sync does not hold them back);
+    the duty reads a node's allocations in one page (the panel's rate limit counts requests,
+    and the Application API caps no per_page)."""
     now = timezone.now()
     for pnode in client.nodes_list():
         node, _ = Node.objects.update_or_create(
@@ -109,7 +112,7 @@ def catalog_sync_nodes(
         # Read the panel first, then write: on SQLite a transaction holds the database's one
         # write lock, and panel calls inside it would stall every other writer (provisioning,
         # the duty leases) for as long as the panel takes to answer.
-        allocations = client.allocations_list(node_id=pnode.id)
+        allocations = client.allocations_list(node_id=pnode.id, per_page=allocations_per_page)
         _allocations_write(node, allocations, now, report)
         if between_nodes is not None:
             between_nodes()
@@ -175,10 +178,18 @@ def region_nodes_link() -> int:
 
 
 def catalog_sync(
-    *, client: PanelClient, between_nodes: Callable[[], object] | None = None
+    *,
+    client: PanelClient,
+    between_nodes: Callable[[], object] | None = None,
+    allocations_per_page: int = ALLOCATIONS_PER_PAGE,
 ) -> SyncReport:
     report = SyncReport()
     report.eggs = catalog_sync_eggs(client=client)
-    catalog_sync_nodes(client=client, report=report, between_nodes=between_nodes)
+    catalog_sync_nodes(
+        client=client,
+        report=report,
+        between_nodes=between_nodes,
+        allocations_per_page=allocations_per_page,
+    )
     logger.info("Panel sync: %s", report)
     return report

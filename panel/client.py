@@ -714,11 +714,14 @@ class PanelClient:
         return self._map(f"GET {template}", lambda: PanelServer.from_api(a))
 
     def servers_iter(
-        self, *, per_page: int = DEFAULT_PER_PAGE, **filters: Any
+        self, *, per_page: int = DEFAULT_PER_PAGE, allocations: bool = True, **filters: Any
     ) -> Iterator[PanelServer]:
         """Every server matching the (substring) filters: ``uuid``, ``uuidShort``, ``name``,
-        ``description``, ``image``, ``external_id``. With allocations, sorted by id."""
-        params = {"sort": "id", "include": "allocations", **self._filters(filters)}
+        ``description``, ``image``, ``external_id``. Sorted by id; with their allocations
+        unless ``allocations=False`` (the panel then skips a query per page)."""
+        params: dict[str, Any] = {"sort": "id", **self._filters(filters)}
+        if allocations:
+            params["include"] = "allocations"
         for a in self._iter("/servers", params=params, per_page=per_page):
             yield self._map("GET /servers", partial(PanelServer.from_api, a))
 

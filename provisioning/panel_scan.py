@@ -12,7 +12,8 @@ One pass, in order:
    INSTALL_WATCH_BATCH per round), again after every node and every page of the server
    listing once INSTALL_WATCH_EVERY_SECONDS have passed, so a long pass does not hold back
    "installed" for the whole of it;
-2. the catalogue: eggs, nodes, each node's allocations (catalog/sync.py, written as a diff);
+2. the catalogue: eggs, nodes, each node's allocations in one page of up to 5,000 (the rate
+   limit counts requests, not rows), written as a diff (catalog/sync.py);
 3. the vanished check, whichever costs fewer calls: `GET /servers/{id}` per order of ours, or
    the whole listing (a page per 100 servers). A server missing from the listing is confirmed
    with `GET /servers/{id}` before any alert: while a paced walk of many pages goes on, a
@@ -44,6 +45,8 @@ from provisioning.reconcile import (
 INSTALL_WATCH_EVERY_SECONDS = 60.0
 INSTALL_WATCH_BATCH = 6
 LISTING_PER_PAGE = DEFAULT_PER_PAGE
+# A node's allocations in one call, up to this many ports (a node of more takes more pages).
+ALLOCATIONS_PER_PAGE = 5000
 
 
 def listing_cheaper(*, ours: int, pages: int) -> bool:
@@ -87,7 +90,7 @@ class _ListedServers(_ServerGet):
         super().__init__(client, report)
         self.by_id: dict[int, PanelServer] = {}
         per_page = LISTING_PER_PAGE
-        for n, server in enumerate(client.servers_iter(per_page=per_page)):
+        for n, server in enumerate(client.servers_iter(per_page=per_page, allocations=False)):
             self.by_id[server.id] = server
             if n % per_page == per_page - 1:
                 between_pages()  # type: ignore[operator]
@@ -135,7 +138,9 @@ def panel_scan(*, client: PanelClient) -> ScanReport:
     report = ScanReport()
     watch = _InstallWatch(client, report)
     watch.run()
-    report.catalogue = catalog_sync(client=client, between_nodes=watch.maybe)
+    report.catalogue = catalog_sync(
+        client=client, between_nodes=watch.maybe, allocations_per_page=ALLOCATIONS_PER_PAGE
+    )
     ours = (
         Order.objects.filter(status=OrderStatus.PROVISIONED, vanished_alerted_at__isnull=True)
         .exclude(ptero_server_id=None)
