@@ -3,7 +3,7 @@
 rate limit (240/min) and the default background share (5 %: one call every 5 s).
 
 Per size, two phases:
-1. Simulated time (BENCH_FLEET_MINUTES, or 2.2 passes of the fleet, 25 to 120 min): the real
+1. Simulated time (BENCH_FLEET_MINUTES, or 1.6 passes of the fleet, 25 to 80 min): the real
    panel sync duty (provisioning/duties.py panel_sync_duty) run back to back as the scheduler
    runs it (a pass starts PANEL_SYNC_INTERVAL_SECONDS after the last one started, or when it
    ends), on a clock that jumps over every wait (core/panel_budget.py's clock and sleep, the
@@ -182,10 +182,10 @@ def simulated(size: int, sb: Any, clock: SimClock, orders: dict[int, int]) -> di
     calls: list[tuple[float, str]] = []
     calls_per_pass = 8 + NODES + math.ceil(size / 100)
     pass_minutes = calls_per_pass * 60 / (LIMIT * SHARE) / 60
-    minutes = MAX_MINUTES or min(120.0, max(25.0, 2.2 * pass_minutes))
+    minutes = MAX_MINUTES or min(80.0, max(25.0, 1.6 * pass_minutes))
     victim = rng.choice(list(orders))
     start = clock()
-    delete_at = start + rng.uniform(0.1, 0.6) * minutes * 60
+    delete_at = start + rng.uniform(0.05, 0.3) * minutes * 60
     deleted: dict[str, float] = {}
     detected: dict[str, float] = {}
 
@@ -351,6 +351,7 @@ def main() -> None:
         row = run_size(size)
         rows.append(row)
         print(row, flush=True)
+        common.write_result("fleet_bench", {"rows": rows, "partial": True})
     budget = LIMIT * SHARE
     print(
         f"\nBudget {budget:.0f} background calls/min ({SHARE:.0%} of {LIMIT}/min), "

@@ -3,9 +3,9 @@
 Run by the `panel_sync` duty (provisioning/duties.py) with a background client: every
 Application API call of the pass first waits for a slot of the shared background budget
 (core/panel_budget.py: PANEL_BACKGROUND_SHARE of PANEL_RATE_LIMIT_PER_MINUTE, one call every
-5 s at the defaults, for all workers together) and lets provisioning go first
+5.1 s at the defaults, for all workers together) and lets provisioning go first
 (panel/throttle.py). So the pass's length grows with the fleet while its cost per hour does
-not: at 240/min and 5 %, 720 calls an hour at most, however large the panel.
+not: at 240/min and 5 %, about 706 calls an hour at most, however large the panel.
 
 One pass, in order:
 1. install watch: `GET /servers/{id}` for each order still installing (a handful; at most
