@@ -128,12 +128,14 @@ class GateClock(FakeClock):
     def __init__(self) -> None:
         super().__init__()
         self.sleepers = 0
+        self.entered = 0  # sleeps begun so far
         self.cond = threading.Condition()
         self.opened = 0
 
     def sleep(self, seconds: float) -> None:
         with self.cond:
             self.sleepers += 1
+            self.entered += 1
             self.cond.notify_all()
             ticket = self.opened
             while self.opened == ticket:
@@ -144,6 +146,10 @@ class GateClock(FakeClock):
     def wait_sleepers(self, n: int) -> None:
         with self.cond:
             assert self.cond.wait_for(lambda: self.sleepers >= n, timeout=10)
+
+    def wait_entered(self, n: int) -> None:
+        with self.cond:
+            assert self.cond.wait_for(lambda: self.entered >= n, timeout=10)
 
     def open(self, to: float) -> None:
         with self.cond:
@@ -177,8 +183,9 @@ def test_provisioning_goes_first_when_both_wait_on_one_limiter():
     clock.open(start + 60 + RESET_MARGIN_SECONDS)
     fg.join(10)
     assert done == [("foreground", start + 60 + RESET_MARGIN_SECONDS, 1)]
-    # The new window's one request went to provisioning: background waits for the next one.
-    clock.wait_sleepers(1)
+    # The new window's one request went to provisioning: background waits for the next one
+    # (its second sleep, the third of the test).
+    clock.wait_entered(3)
     assert bg.is_alive()
     clock.open(start + 120 + 2 * RESET_MARGIN_SECONDS)
     bg.join(10)
