@@ -4,22 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0006_alert_acknowledge_resolve'),
+        ("core", "0006_alert_acknowledge_resolve"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PanelBudget',
+            name="PanelBudget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True)),
-                ('next_at', models.FloatField(default=0, help_text='epoch seconds: the earliest the next background call may go')),
-                ('calls', models.PositiveBigIntegerField(default=0, help_text='slots taken so far')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, unique=True)),
+                (
+                    "next_at",
+                    models.FloatField(
+                        default=0,
+                        help_text="epoch seconds: the earliest the next background call may go",
+                    ),
+                ),
+                (
+                    "calls",
+                    models.PositiveBigIntegerField(default=0, help_text="slots taken so far"),
+                ),
             ],
             options={
-                'db_table': 'panel_budgets',
+                "db_table": "panel_budgets",
             },
         ),
     ]
