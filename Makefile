@@ -71,4 +71,5 @@ bench: install
 	cd bench && ../$(BIN)/python provisioning_bench.py
 	cd bench && ../$(BIN)/python latency_bench.py
 	cd bench && ../$(BIN)/python flash_sale.py
+	cd bench && ../$(BIN)/python fleet_bench.py
 	cd bench && ../$(BIN)/python topology_bench.py

@@ -7,14 +7,16 @@ the server from the local egg, so no order costs a catalogue call to the panel.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Allocation, Egg, Node, Region, RegionNodeMap
-from panel.client import PanelClient
-from panel.types import PanelEgg
+from panel.client import ALLOCATIONS_PER_PAGE, PanelClient
+from panel.types import PanelAllocation, PanelEgg
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +78,17 @@ def catalog_sync_eggs(*, client: PanelClient) -> int:
     return count
 
 
-def catalog_sync_nodes(*, client: PanelClient, report: SyncReport) -> None:
+def catalog_sync_nodes(
+    *,
+    client: PanelClient,
+    report: SyncReport,
+    between_nodes: Callable[[], object] | None = None,
+    allocations_per_page: int = ALLOCATIONS_PER_PAGE,
+) -> None:
+    """Every node, then each node's allocations. ``between_nodes`` runs after each node (the
+    panel sync duty checks installs there, so a long paced sync does not hold them back);
+    the duty reads a node's allocations in one page (the panel's rate limit counts requests,
+    and the Application API caps no per_page)."""
     now = timezone.now()
     for pnode in client.nodes_list():
         node, _ = Node.objects.update_or_create(
@@ -97,33 +109,61 @@ def catalog_sync_nodes(*, client: PanelClient, report: SyncReport) -> None:
             },
         )
         report.nodes += 1
-        seen: set[int] = set()
         # Read the panel first, then write: on SQLite a transaction holds the database's one
         # write lock, and panel calls inside it would stall every other writer (provisioning,
         # the duty leases) for as long as the panel takes to answer.
-        allocations = client.allocations_list(node_id=pnode.id)
-        with transaction.atomic():
-            for palloc in allocations:
-                Allocation.objects.update_or_create(
-                    ptero_allocation_id=palloc.id,
-                    defaults={
-                        "node": node,
-                        "ip": palloc.ip,
-                        "alias": palloc.alias or "",
-                        "port": palloc.port,
-                        "assigned": palloc.assigned,
-                        "synced_at": now,
-                    },
-                )
-                seen.add(palloc.id)
-                report.allocations += 1
-                report.allocations_free += 0 if palloc.assigned else 1
-            gone = Allocation.objects.filter(node=node).exclude(ptero_allocation_id__in=seen)
-            # A port removed from the panel is never offered again; one an order still points
-            # at is kept (as taken) so the order keeps its history.
-            gone.filter(order__isnull=True).delete()
-            gone.update(assigned=True)
+        allocations = client.allocations_list(node_id=pnode.id, per_page=allocations_per_page)
+        _allocations_write(node, allocations, now, report)
+        if between_nodes is not None:
+            between_nodes()
     report.region_links = region_nodes_link()
+
+
+_ALLOCATION_FIELDS = ("node_id", "ip", "alias", "port", "assigned")
+
+
+def _allocations_write(
+    node: Node, allocations: list[PanelAllocation], now: datetime, report: SyncReport
+) -> None:
+    """Write only what changed: one read of the node's rows, an UPDATE per changed row, one
+    bulk INSERT of the new ones (a node of thousands of ports that did not change costs two
+    queries, and the write lock is held for milliseconds, not for a query per port)."""
+    by_id = {palloc.id: palloc for palloc in allocations}
+    with transaction.atomic():
+        rows = {
+            row.ptero_allocation_id: row
+            for row in Allocation.objects.filter(node=node).only(
+                "pk", "ptero_allocation_id", *_ALLOCATION_FIELDS
+            )
+        }
+        gone_pks = [row.pk for pid, row in rows.items() if pid not in by_id]
+        gone = Allocation.objects.filter(pk__in=gone_pks)
+        # A port removed from the panel is never offered again; one an order still points
+        # at is kept (as taken) so the order keeps its history.
+        gone.filter(order__isnull=True).delete()
+        gone.update(assigned=True)
+        moved = Allocation.objects.filter(
+            ptero_allocation_id__in=[pid for pid in by_id if pid not in rows]
+        ).exclude(node=node)
+        rows.update({row.ptero_allocation_id: row for row in moved})
+        new = []
+        for palloc in allocations:
+            fields = {
+                "node_id": node.pk,
+                "ip": palloc.ip,
+                "alias": palloc.alias or "",
+                "port": palloc.port,
+                "assigned": palloc.assigned,
+            }
+            row = rows.get(palloc.id)
+            if row is None:
+                new.append(Allocation(ptero_allocation_id=palloc.id, synced_at=now, **fields))
+            elif any(getattr(row, name) != value for name, value in fields.items()):
+                Allocation.objects.filter(pk=row.pk).update(**fields)
+            report.allocations += 1
+            report.allocations_free += 0 if palloc.assigned else 1
+        Allocation.objects.filter(node=node).exclude(pk__in=gone_pks).update(synced_at=now)
+        Allocation.objects.bulk_create(new, batch_size=500)
 
 
 def region_nodes_link() -> int:
@@ -137,12 +177,22 @@ def region_nodes_link() -> int:
     return added
 
 
-def catalog_sync(*, client: PanelClient) -> SyncReport:
+def catalog_sync(
+    *,
+    client: PanelClient,
+    between_nodes: Callable[[], object] | None = None,
+    allocations_per_page: int = ALLOCATIONS_PER_PAGE,
+) -> SyncReport:
     from catalog.waitlist import waitlist_capacity_freed
 
     report = SyncReport()
     report.eggs = catalog_sync_eggs(client=client)
-    catalog_sync_nodes(client=client, report=report)
+    catalog_sync_nodes(
+        client=client,
+        report=report,
+        between_nodes=between_nodes,
+        allocations_per_page=allocations_per_page,
+    )
     # A sync may add nodes or ports, or free room the panel's servers held: a capacity event
     # for every region (the check mails only where a waited-for plan has room again).
     with transaction.atomic():

@@ -49,6 +49,24 @@ class DutyFailed(Exception):
     (the panel is down, ...). The scheduler records it as the duty's last error."""
 
 
+class DutyStopped(Exception):
+    """The scheduler is stopping: a duty that paces itself (the panel sync) ends its run early
+    at its next wait. Not an error; the next run starts over."""
+
+
+_running = threading.local()
+
+
+def duty_wait(seconds: float) -> None:
+    """Sleep inside a duty; raise DutyStopped at once if its scheduler is stopping (a paced
+    panel sync may run for most of an hour and must not hold a worker's shutdown)."""
+    stop: threading.Event | None = getattr(_running, "stop", None)
+    if stop is None:
+        time.sleep(max(0.0, seconds))
+    elif stop.wait(max(0.0, seconds)):
+        raise DutyStopped
+
+
 @dataclass(frozen=True)
 class Duty:
     """A named periodic job. The interval is read from settings at every pass, so a change
@@ -232,9 +250,12 @@ class Scheduler:
         )
         renewer.start()
         error = ""
+        _running.stop = self._stop
         try:
             result = duty.run()
             logger.info("Duty %s: %s", duty.name, result)
+        except DutyStopped:
+            logger.info("Duty %s: stopped early (the worker is stopping)", duty.name)
         except DutyFailed as exc:
             error = str(exc)
             logger.warning("Duty %s failed: %s", duty.name, exc)
@@ -242,6 +263,7 @@ class Scheduler:
             error = f"{type(exc).__name__}: {exc}"
             logger.exception("Duty %s crashed", duty.name)
         finally:
+            _running.stop = None
             done.set()
             renewer.join()
             duty_lease_release(name=duty.name, owner=self.owner, error=error)

@@ -139,3 +139,23 @@ class SentMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} -> {self.to}"
+
+
+class PanelBudget(models.Model):
+    """The shared pace of background panel calls (core/panel_budget.py): one row per budget.
+
+    Every background call of every worker takes the next slot here under the row lock, so the
+    calls of all processes together go out at most one per `60 / (limit x share)` seconds.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    next_at = models.FloatField(
+        default=0, help_text="epoch seconds: the earliest the next background call may go"
+    )
+    calls = models.PositiveBigIntegerField(default=0, help_text="slots taken so far")
+
+    class Meta:
+        db_table = "panel_budgets"
+
+    def __str__(self) -> str:
+        return self.name

@@ -196,6 +196,12 @@ PANEL_CREATE_TIMEOUT_SECONDS = env_float("PANEL_CREATE_TIMEOUT_SECONDS", 60.0)
 # user): the client waits for the window to reset when X-RateLimit-Remaining runs out.
 PANEL_SELF_THROTTLE = env_bool("PANEL_SELF_THROTTLE", True)
 PANEL_RATE_LIMIT_PER_MINUTE = env_int("PANEL_RATE_LIMIT_PER_MINUTE", 240)
+# Background panel calls (the panel sync duty: catalogue, install watch, vanished check) spend
+# at most this share of PANEL_RATE_LIMIT_PER_MINUTE, one call every 60 / (limit x share) s
+# across all workers (core/panel_budget.py, docs/operators.md "Background panel traffic").
+PANEL_BACKGROUND_SHARE = env_float("PANEL_BACKGROUND_SHARE", 0.05)
+if PANEL_BACKGROUND_SHARE <= 0:
+    raise ImproperlyConfigured("PANEL_BACKGROUND_SHARE must be above 0 (0.05 = 5 %)")
 
 # Client area (docs/storefront.md): live state read with the client key, kept this long in
 # the shared cache (the panel itself caches resources 20 s), fetched with this many threads

@@ -263,6 +263,9 @@ class PanelClient:
             if rate_limit_per_minute
             else None
         )
+        # Background clients only (the panel sync duty): called before every Application API
+        # request, it waits for the shared background budget (core/panel_budget.py).
+        self.pace: Callable[[], None] | None = None
         self._http = httpx.Client(
             base_url=self.base_url,
             transport=transport,
@@ -383,6 +386,8 @@ class PanelClient:
         read_timeout = self.timeout if timeout is None else timeout
         ids = {"panel_server_id": path["server_id"]} if path and "server_id" in path else {}
         throttle = None if client_api else self.throttle
+        if self.pace is not None and not client_api:
+            self.pace()
         if throttle is not None:
             throttle.before_request()
         started = time.perf_counter()
@@ -709,11 +714,14 @@ class PanelClient:
         return self._map(f"GET {template}", lambda: PanelServer.from_api(a))
 
     def servers_iter(
-        self, *, per_page: int = DEFAULT_PER_PAGE, **filters: Any
+        self, *, per_page: int = DEFAULT_PER_PAGE, allocations: bool = True, **filters: Any
     ) -> Iterator[PanelServer]:
         """Every server matching the (substring) filters: ``uuid``, ``uuidShort``, ``name``,
-        ``description``, ``image``, ``external_id``. With allocations, sorted by id."""
-        params = {"sort": "id", "include": "allocations", **self._filters(filters)}
+        ``description``, ``image``, ``external_id``. Sorted by id; with their allocations
+        unless ``allocations=False`` (the panel then skips a query per page)."""
+        params: dict[str, Any] = {"sort": "id", **self._filters(filters)}
+        if allocations:
+            params["include"] = "allocations"
         for a in self._iter("/servers", params=params, per_page=per_page):
             yield self._map("GET /servers", partial(PanelServer.from_api, a))
 

@@ -16,6 +16,12 @@ send, and one gets a 429 (retried after ``Retry-After`` by provisioning). A proc
 starts at its own first request, which is never earlier than the panel's, so a process that
 found the budget spent by others waits at least until the panel's reset. To share a key among
 many workers with no 429 at all, give each ``PANEL_RATE_LIMIT_PER_MINUTE`` = limit / workers.
+
+Background calls (the panel sync duty, paced by core/panel_budget.py) go after provisioning
+and customer calls: before each one, ``yield_to_foreground`` waits while any foreground call of
+this process waits on a limiter, and while this window has no more than
+``BACKGROUND_RESERVE_SHARE`` of the limit left (kept for foreground calls, of this process or
+of others sharing the key: the panel's Remaining counts theirs).
 """
 
 from __future__ import annotations
@@ -31,6 +37,33 @@ WINDOW_SECONDS = 60.0
 # The panel's window starts when our first request *arrives*; wait this much past our own
 # estimate so the first request of the next window never lands in the old one.
 RESET_MARGIN_SECONDS = 0.5
+# Background calls never take the last quarter of a window: it stays for provisioning.
+BACKGROUND_RESERVE_SHARE = 0.25
+
+
+class _ForegroundWaiters:
+    """How many foreground calls of this process wait on any limiter right now."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def enter(self) -> None:
+        with self.changed:
+            self.count += 1
+
+    def leave(self) -> None:
+        with self.changed:
+            self.count -= 1
+            self.changed.notify_all()
+
+    def wait_none(self) -> None:
+        with self.changed:
+            while self.count > 0:
+                self.changed.wait(1.0)
+
+
+FOREGROUND_WAITING = _ForegroundWaiters()
 
 
 class RateLimiter:
@@ -49,6 +82,7 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
         self.waits: list[float] = []  # every wait, in seconds (for tests and the bench)
+        self.background_waits: list[float] = []  # background calls standing back
         self._lock = threading.Lock()
         self._window_start: float | None = None
         self._sent = 0  # our requests in the current window
@@ -56,29 +90,61 @@ class RateLimiter:
         self._limit: int | None = None
 
     def before_request(self) -> None:
-        """Block until one more request fits in the window, then count it."""
+        """Block until one more request fits in the window, then count it. A call that has to
+        wait is registered as a waiting foreground call until it is counted, so background
+        calls of this process stand back (``yield_to_foreground``)."""
         with self._lock:
             now = self.clock()
             if self._window_start is None or now >= self._window_start + WINDOW_SECONDS:
                 self._new_window(now)
-            if self._budget() <= 0:
+            if self._budget() > 0:
+                self._count()
+                return
+            FOREGROUND_WAITING.enter()
+            try:
+                self._wait_for_reset(now)
+                self._count()
+            finally:
+                FOREGROUND_WAITING.leave()
+
+    def yield_to_foreground(self, *, sleep: Callable[[float], None] | None = None) -> None:
+        """Background calls only, before ``before_request``: return once no foreground call of
+        this process waits on a limiter and the window keeps its reserve for them. ``sleep``
+        waits for the window's reset (the duty's stop-aware sleep)."""
+        sleep = sleep or self.sleep
+        while True:
+            FOREGROUND_WAITING.wait_none()
+            with self._lock:  # held by a foreground call sleeping here: it goes first
+                now = self.clock()
+                if self._window_start is None or now >= self._window_start + WINDOW_SECONDS:
+                    self._new_window(now)
+                if self._budget() > int(self._cap() * BACKGROUND_RESERVE_SHARE):
+                    return
                 assert self._window_start is not None
                 wait = self._window_start + WINDOW_SECONDS + RESET_MARGIN_SECONDS - now
-                if wait > 0:
-                    logger.info(
-                        "panel rate limit reached (%s sent, limit %s): waiting %.1fs for the "
-                        "window to reset",
-                        self._sent,
-                        self._cap(),
-                        wait,
-                    )
-                    self.waits.append(wait)
-                    # Holding the lock on purpose: this client's other threads wait too.
-                    self.sleep(wait)
-                self._new_window(self.clock())
-            self._sent += 1
-            if self._remaining is not None:
-                self._remaining -= 1
+            self.background_waits.append(wait)
+            sleep(max(wait, 0.01))
+
+    def _count(self) -> None:
+        self._sent += 1
+        if self._remaining is not None:
+            self._remaining -= 1
+
+    def _wait_for_reset(self, now: float) -> None:
+        assert self._window_start is not None
+        wait = self._window_start + WINDOW_SECONDS + RESET_MARGIN_SECONDS - now
+        if wait > 0:
+            logger.info(
+                "panel rate limit reached (%s sent, limit %s): waiting %.1fs for the "
+                "window to reset",
+                self._sent,
+                self._cap(),
+                wait,
+            )
+            self.waits.append(wait)
+            # Holding the lock on purpose: this client's other threads wait too.
+            self.sleep(wait)
+        self._new_window(self.clock())
 
     def observe(self, *, limit: int | None, remaining: int | None) -> None:
         """Record the headers of an answer to a request counted by ``before_request``."""

@@ -4,14 +4,17 @@
 - reconcile (RECONCILE_INTERVAL_SECONDS): stuck provisioning, paid not queued, missed webhooks;
 - billing_scan (BILLING_SCAN_INTERVAL_SECONDS): a billing sync for each order whose
   time-driven state changed (grace over, retention over);
-- panel_sync (PANEL_SYNC_INTERVAL_SECONDS): eggs, nodes and allocations from the panel, then
-  the install and vanished-server checks on the same listing.
+- panel_sync (PANEL_SYNC_INTERVAL_SECONDS between starts, or back to back once a pass takes
+  longer): eggs, nodes and allocations from the panel, the install watch and the
+  vanished-server check, every call paced by the shared background budget
+  (provisioning/panel_scan.py, core/panel_budget.py).
 """
 
 from __future__ import annotations
 
 from core.duties import Duty, DutyFailed
 from core.heartbeats import heartbeat_beat
+from panel.client import PanelClient
 
 
 def heartbeat_duty() -> str:
@@ -31,19 +34,26 @@ def billing_scan_duty() -> str:
     return f"{len(billing_scan())} billing sync(s) queued"
 
 
+def background_client() -> PanelClient:
+    """The panel sync's client: every Application API call waits for the shared background
+    budget and lets provisioning go first (core/panel_budget.py, panel/throttle.py)."""
+    from core.panel_budget import background_pacer
+
+    client = PanelClient.from_settings()
+    client.pace = background_pacer(client.throttle)
+    return client
+
+
 def panel_sync_duty() -> str:
-    from catalog.sync import catalog_sync
-    from panel.client import PanelClient
     from panel.errors import PanelError
-    from provisioning.reconcile import reconcile
+    from provisioning.panel_scan import panel_scan
 
     try:
-        with PanelClient.from_settings() as client:
-            catalog_sync(client=client)
-            report = reconcile(client=client, orders=False, billing=False)
+        with background_client() as client:
+            report = panel_scan(client=client)
     except PanelError as exc:
         raise DutyFailed(f"panel sync failed: {exc}") from exc
-    return f"catalogue synced; {report}"
+    return str(report)
 
 
 DUTIES: list[Duty] = [

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.db.models import Q
@@ -134,6 +135,10 @@ def _check_pending(report: ReconcileReport, now: object) -> None:
             break
 
 
+class ServerLookup(Protocol):
+    def get(self, server_id: int) -> PanelServer | None: ...
+
+
 class _PanelServers:
     def __init__(self, client: PanelClient) -> None:
         self.client = client
@@ -145,13 +150,21 @@ class _PanelServers:
         return self._by_id.get(server_id)
 
 
-def _watch_installs(report: ReconcileReport, servers: _PanelServers, now: object) -> None:
+def _watch_installs(
+    report: ReconcileReport,
+    servers: ServerLookup,
+    now: object,
+    *,
+    order_ids: list[int] | None = None,
+) -> None:
     watching = Order.objects.filter(
         status=OrderStatus.PROVISIONED,
         installed_at__isnull=True,
         install_alerted_at__isnull=True,
         provisioned_at__gt=now - _INSTALL_WATCH_HORIZON,  # type: ignore[operator]
     ).exclude(ptero_server_id=None)
+    if order_ids is not None:
+        watching = watching.filter(pk__in=order_ids)
     timeout = timedelta(seconds=settings.INSTALL_TIMEOUT_SECONDS)
     for order in watching:
         assert order.ptero_server_id is not None
@@ -174,7 +187,7 @@ def _watch_installs(report: ReconcileReport, servers: _PanelServers, now: object
             )
 
 
-def _find_vanished(report: ReconcileReport, servers: _PanelServers, now: object) -> None:
+def _find_vanished(report: ReconcileReport, servers: ServerLookup, now: object) -> None:
     ours = dict(
         Order.objects.filter(status=OrderStatus.PROVISIONED, vanished_alerted_at__isnull=True)
         .exclude(ptero_server_id=None)
@@ -183,7 +196,11 @@ def _find_vanished(report: ReconcileReport, servers: _PanelServers, now: object)
     for server_id, order_id in ours.items():
         if server_id is None or servers.get(server_id) is not None:
             continue
-        Order.objects.filter(pk=order_id).update(vanished_alerted_at=now)
+        # Still provisioned and not yet alerted (a paced check may have taken long to get here).
+        if not Order.objects.filter(
+            pk=order_id, status=OrderStatus.PROVISIONED, vanished_alerted_at__isnull=True
+        ).update(vanished_alerted_at=now):
+            continue
         report.vanished_alerts.append(order_id)
         alert_send(
             title=f"Order #{order_id}: panel server {server_id} is gone",
