@@ -33,7 +33,7 @@ from core.errors import ServiceError
 from panel.client import PanelClient
 from panel.errors import PanelError
 from panel.types import PanelServer
-from provisioning.services import provisioning_enqueue
+from provisioning.services import provisioning_enqueue, provisioning_queued_order_ids
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,10 @@ def _resume_stuck(report: ReconcileReport, now: object) -> None:
 def _requeue_paid(report: ReconcileReport, now: object) -> None:
     quiet = timedelta(seconds=settings.RECONCILE_PAID_AFTER_SECONDS)
     paid = Order.objects.filter(status=OrderStatus.PAID, updated_at__lt=now - quiet)  # type: ignore[operator]
+    waiting = provisioning_queued_order_ids()
     for order_id in paid.values_list("pk", flat=True):
+        if order_id in waiting:
+            continue
         provisioning_enqueue(order_id=order_id)
         report.requeued.append(order_id)
 

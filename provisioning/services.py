@@ -79,6 +79,31 @@ def provisioning_enqueue(*, order_id: int, delay_seconds: float = 0) -> None:
     enqueue_in_transaction(task, order_id=order_id)
 
 
+def provisioning_queued_order_ids() -> set[int]:
+    """Orders with a provisioning task waiting in the database queue (not yet taken by a
+    worker). The reconciler skips them: re-queueing an order that already waits only adds a
+    duplicate, and under a backlog (a launch day, a slow panel) one duplicate per waiting
+    order per pass outgrew what the workers drained (found by bench/topology_bench.py).
+    Running tasks do not count: one whose worker died stays 'running' in the queue forever."""
+    from django_tasks import TaskResultStatus, task_backends
+    from django_tasks_db import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from provisioning.tasks import provision_order
+
+    if not isinstance(task_backends[provision_order.backend], DatabaseBackend):
+        return set()
+    rows = DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=provision_order.module_path
+    ).values_list("args_kwargs", flat=True)
+    ids: set[int] = set()
+    for args_kwargs in rows:
+        order_id = (args_kwargs or {}).get("kwargs", {}).get("order_id")
+        if isinstance(order_id, int):
+            ids.add(order_id)
+    return ids
+
+
 @dataclass(frozen=True)
 class Claim:
     order: Order

@@ -163,3 +163,29 @@ def test_duties_beat_reconcile_scan_and_sync_once_per_interval(catalog, settings
 
     settings.HEARTBEAT_INTERVAL_SECONDS = 0  # due again at once
     assert scheduler.run_once() == ["heartbeat"]
+
+
+def test_a_paid_order_already_waiting_in_the_queue_is_not_queued_again(
+    catalog, stripe_sandbox, customer
+):
+    """Under a backlog every pass used to add one more task per waiting order, and the
+    duplicates outgrew the drain: a paid order whose task still waits is left alone, and one
+    whose task is gone (lost, or run and failed before its claim) is queued once."""
+    _, client = customer
+    order = Order.objects.get(pk=checkout(client).json()["order_id"])
+    stripe_sandbox.complete_session(order.stripe_session_id)  # the webhook queues its task
+    Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    tasks = DBTaskResult.objects.filter(task_path="provisioning.tasks.provision_order")
+    assert tasks.filter(status="READY").count() == 1
+
+    for _ in range(3):
+        assert reconcile(panel_checks=False).requeued == []
+    assert tasks.filter(status="READY").count() == 1
+
+    tasks.delete()  # the task was lost
+    assert reconcile(panel_checks=False).requeued == [order.pk]
+    assert reconcile(panel_checks=False).requeued == []
+    assert tasks.filter(status="READY").count() == 1
+    run_worker()
+    order.refresh_from_db()
+    assert order.status == "provisioned"
