@@ -228,7 +228,7 @@ class RegionAdmin(PanelSyncMixin):
 @admin.register(Node)
 class NodeAdmin(PanelSyncMixin):
     """Panel facts are synced; `drained` and `weight` are the operator's placement settings
-    (docs/placement-and-waitlist.md). Lifting a drain tells the regions' waitlists."""
+    (docs/ports-and-placement.md). Lifting a drain tells the regions' waitlists."""
 
     list_display = [
         "name",

@@ -130,7 +130,7 @@ def _check_stock_threshold() -> Check:
 
 def _check_nodes() -> Check:
     """Per node: how full it is (the fill placement's spread policy uses), whether it is
-    drained, its weight, and its free ports (docs/placement-and-waitlist.md). Figures only;
+    drained, its weight, and its free ports (docs/ports-and-placement.md). Figures only;
     a region whose nodes are all drained is reported by the stock checks."""
     from catalog.models import Node
     from catalog.placement import node_fill

@@ -252,7 +252,7 @@ class Plan(TimeStampedModel):
 
 class PlacementPolicy(models.TextChoices):
     """Which of a region's nodes a new server goes to (catalog/placement.py,
-    docs/placement-and-waitlist.md)."""
+    docs/ports-and-placement.md)."""
 
     PACK = "pack", "pack: fill a node before the next"
     """Nodes in a fixed order (highest weight first, then panel node id): each node fills up
@@ -305,7 +305,7 @@ class Node(TimeStampedModel):
     cpu_overallocate = models.IntegerField(
         default=0, help_text="percent over cpu allowed; -1 = not checked"
     )
-    # Operator settings, never touched by the panel sync (docs/placement-and-waitlist.md).
+    # Operator settings, never touched by the panel sync (docs/ports-and-placement.md).
     drained = models.BooleanField(
         default=False,
         help_text="No new servers here; existing ones keep running, renewing and changing plan",

@@ -1,6 +1,6 @@
 """Where a new server goes: the order in which checkout tries a region's nodes.
 
-The region's `placement_policy` decides (docs/placement-and-waitlist.md, "Placement"):
+The region's `placement_policy` decides (docs/ports-and-placement.md, "Placement"):
 
 - pack: highest `weight` first, then the panel's node id. Each node fills before the next
   takes a server, so a quiet region leaves whole nodes empty.

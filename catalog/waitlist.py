@@ -1,6 +1,6 @@
 """The waitlist: customers who asked to be told when a sold-out plan is back in a region.
 
-docs/placement-and-waitlist.md, "Waitlist". The flow:
+docs/ports-and-placement.md, "Waitlist". The flow:
 
 1. `waitlist_join` (the shop's "Notify me" button): only for a signed-in customer, only while
    the plan is sold out there (catalog.selectors.region_stock == 0). One row per customer,

@@ -182,7 +182,7 @@ CHECKOUT_MAX_UNPAID = env_int("CHECKOUT_MAX_UNPAID", 2)
 if CHECKOUT_MAX_UNPAID < 1:
     raise ImproperlyConfigured("CHECKOUT_MAX_UNPAID must be 1 or more")
 # How many waiting customers one capacity event mails per plan and region
-# (docs/placement-and-waitlist.md, "Waitlist").
+# (docs/ports-and-placement.md, "Waitlist").
 WAITLIST_NOTIFY_COUNT = env_int("WAITLIST_NOTIFY_COUNT", 5)
 if WAITLIST_NOTIFY_COUNT < 1:
     raise ImproperlyConfigured("WAITLIST_NOTIFY_COUNT must be 1 or more")
