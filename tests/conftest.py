@@ -22,7 +22,7 @@ from sandbox.stripe import StripeSandbox
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist loadfile` (pyproject.toml's addopts), except that the whole fault suite
+    """`pytest -n 2 --dist loadfile` (see pyproject.toml), except that the whole fault suite
     (tests/faults) is one unit on one worker: its tests time real worker processes against
     bounds (a duty taken over within its lease plus slack, all kill points reached in 120 s),
     so two of them must not compete for the machine's cores with each other."""
