@@ -20,6 +20,24 @@ from sandbox.panel import PanelSandbox
 from sandbox.stripe import StripeSandbox
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`pytest -n 2 --dist loadfile` (see pyproject.toml), except that the whole fault suite
+    (tests/faults) is one unit on one worker: its tests time real worker processes against
+    bounds (a duty taken over within its lease plus slack, all kill points reached in 120 s),
+    so two of them must not compete for the machine's cores with each other."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FaultSuiteTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/faults" if path.startswith("tests/faults/") else path
+
+    return FaultSuiteTogether(config, log)
+
+
 @pytest.fixture(autouse=True)
 def _checkout_limits_lifted(request: pytest.FixtureRequest, settings: Any) -> None:
     """Most tests buy many servers as one customer to test something else; the per-customer

@@ -16,6 +16,7 @@ from allauth.account.models import EmailAddress
 from django.test import Client
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testkit import admin_form_data, superuser_client
 
 from accounts.models import User
 from accounts.panel_email import panel_email_problem
@@ -368,31 +369,12 @@ def test_signup_with_a_short_address_goes_through():
 
 @pytest.fixture
 def staff() -> Client:
-    User.objects.create_superuser("ops@example.com", "pw-for-tests-1")
-    client = Client(enforce_csrf_checks=True)
-    client.login(email="ops@example.com", password="pw-for-tests-1")
-    return client
-
-
-def _form_data(staff: Client, url: str) -> dict:
-    page = staff.get(url)
-    assert page.status_code == 200
-    form = page.context["adminform"].form
-    data = {"csrfmiddlewaretoken": page.cookies["csrftoken"].value}
-    for name in form.fields:
-        value = form[name].value()
-        if value is True:
-            data[name] = "on"
-        elif isinstance(value, list):
-            data[name] = [str(v) for v in value]
-        elif value is not False and value is not None:
-            data[name] = value
-    return data
+    return superuser_client()
 
 
 @pytest.mark.django_db
 def test_console_add_refuses_an_address_the_panel_would_refuse(staff):
-    data = _form_data(staff, "/admin/accounts/user/add/")
+    data = admin_form_data(staff, "/admin/accounts/user/add/")
     data.update(
         email="a" * 180 + "@example.com",
         password1="a-long-pass-phrase-9",
@@ -418,7 +400,7 @@ def test_console_change_checks_a_new_address_only(staff):
     customer = User.objects.create_user('"bea..x"@example.com', "pw-for-tests-1")
     url = f"/admin/accounts/user/{customer.pk}/change/"
 
-    data = _form_data(staff, url)
+    data = admin_form_data(staff, url)
     data["email"] = "a@[127.0.0.1]"
     response = staff.post(url, data)
     assert response.status_code == 200
@@ -432,7 +414,7 @@ def test_console_change_checks_a_new_address_only(staff):
     assert customer.email == '"bea..x"@example.com'
 
     # Editing something else is not blocked by the old address...
-    data = _form_data(staff, url)
+    data = admin_form_data(staff, url)
     data["first_name"] = "Bea"
     response = staff.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -440,7 +422,7 @@ def test_console_change_checks_a_new_address_only(staff):
     assert (customer.first_name, customer.email) == ("Bea", '"bea..x"@example.com')
 
     # ...and the fix the provisioning error asks for goes through.
-    data = _form_data(staff, url)
+    data = admin_form_data(staff, url)
     data["email"] = "bea@example.com"
     assert staff.post(url, data).status_code == 302
     customer.refresh_from_db()

@@ -17,6 +17,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
+from testkit import admin_form_data, make_customer, superuser_client
 
 from accounts.models import User
 from billing.models import Order
@@ -78,31 +79,14 @@ def test_model_accepts_editable_variables(catalog):
 
 @pytest.fixture
 def staff() -> Client:
-    User.objects.create_superuser("ops@example.com", "pw-for-tests-1")
-    client = Client(enforce_csrf_checks=True)
-    client.login(email="ops@example.com", password="pw-for-tests-1")
-    return client
-
-
-def _form_data(staff: Client, url: str) -> dict:
-    page = staff.get(url)
-    assert page.status_code == 200
-    form = page.context["adminform"].form
-    data = {"csrfmiddlewaretoken": page.cookies["csrftoken"].value}
-    for name in form.fields:
-        value = form[name].value()
-        if value is True:
-            data[name] = "on"
-        elif value is not False and value is not None:
-            data[name] = value
-    return data
+    return superuser_client()
 
 
 def test_console_plan_form_refuses_a_non_editable_variable(catalog, staff):
     plan = Plan.objects.get(slug=GMOD)
     before = _snapshot(plan)
     url = f"/admin/catalog/plan/{plan.pk}/change/"
-    data = _form_data(staff, url)
+    data = admin_form_data(staff, url)
     data["customer_variables"] = json.dumps(["GAMEMODE", "SRCDS_APPID"])
 
     response = staff.post(url, data)
@@ -121,7 +105,7 @@ def test_console_plan_form_refuses_a_non_editable_variable(catalog, staff):
 def test_console_plan_form_saves_editable_variables(catalog, staff):
     plan = Plan.objects.get(slug=GMOD)
     url = f"/admin/catalog/plan/{plan.pk}/change/"
-    data = _form_data(staff, url)
+    data = admin_form_data(staff, url)
     data["customer_variables"] = json.dumps(["GAMEMODE", "SRCDS_MAP"])
 
     response = staff.post(url, data)
@@ -153,21 +137,12 @@ def test_doctor_names_the_plan_and_the_variable(catalog, stripe_sandbox):
 # --- checkout and provisioning ----------------------------------------------------------------
 
 
-def _api_client(email: str) -> Client:
-    user = User.objects.create_user(email, "pw-for-tests-1")
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
-    client.cookies["csrftoken"] = "a" * 32
-    return client
-
-
 def _checkout(client: Client, variables: dict) -> object:
     body = {"plan": GMOD, "region": "us-east", "server_name": "gm", "variables": variables}
     return client.post(
         "/api/checkout/session",
         data=json.dumps(body),
         content_type="application/json",
-        headers={"X-CSRFToken": "a" * 32},
     )
 
 
@@ -177,7 +152,7 @@ def test_checkout_never_takes_a_customer_value_for_a_non_editable_variable(
 ):
     if listed:  # a plan saved before the rule lists it: still the operator's
         Plan.objects.filter(slug=GMOD).update(customer_variables=["GAMEMODE", "SRCDS_APPID"])
-    client = _api_client("gm@example.com")
+    _, client = make_customer("gm@example.com")
     free_before = Allocation.objects.filter(order__isnull=True).count()
 
     response = _checkout(client, {"GAMEMODE": "darkrp", "SRCDS_APPID": "730"})
@@ -190,7 +165,7 @@ def test_checkout_never_takes_a_customer_value_for_a_non_editable_variable(
 
 
 def test_checkout_with_csrf_enforced_takes_editable_values(catalog, stripe_sandbox):
-    client = _api_client("gm@example.com")
+    _, client = make_customer("gm@example.com")
     refused = Client(enforce_csrf_checks=True)
     refused.force_login(User.objects.get(email="gm@example.com"))
     body = json.dumps({"plan": GMOD, "region": "us-east", "server_name": "gm"})

@@ -29,6 +29,33 @@ def make_customer(email: str, password: str = "pw-for-tests-1") -> tuple[User, C
     return user, client
 
 
+def superuser_client(email: str = "ops@example.com", password: str = "pw-for-tests-1") -> Client:
+    """An operator (superuser) logged in through the real login, CSRF checks enforced: forms
+    are posted with the token their page set, as a browser does (see admin_form_data)."""
+    User.objects.create_superuser(email, password)
+    client = Client(enforce_csrf_checks=True)
+    assert client.login(email=email, password=password)
+    return client
+
+
+def admin_form_data(client: Client, url: str) -> dict[str, Any]:
+    """What a browser would post back from the admin form at `url` unchanged: every field's
+    current value plus the page's CSRF token. Tests then change the fields under test."""
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data: dict[str, Any] = {"csrfmiddlewaretoken": page.cookies["csrftoken"].value}
+    for name in form.fields:
+        value = form[name].value()
+        if value is True:
+            data[name] = "on"
+        elif isinstance(value, list):
+            data[name] = [str(v) for v in value]
+        elif value is not False and value is not None:
+            data[name] = value
+    return data
+
+
 def run_worker() -> None:
     """Run every queued task to completion in this process (the real db_worker loop)."""
     call_command("db_worker", "--batch", "--interval", "0", "--no-startup-delay", verbosity=0)
