@@ -35,7 +35,12 @@ from core.models import Alert
 from core.queue import enqueue_in_transaction
 from panel.client import PanelClient
 from panel.errors import PanelError, PanelNotFoundError, PanelRetryableError
-from provisioning.services import backoff_seconds, plan_feature_limits, plan_limits
+from provisioning.services import (
+    backoff_seconds,
+    plan_feature_limits,
+    plan_limits,
+    server_environment_update,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -224,17 +229,8 @@ def _apply_build(*, order: Order, client: PanelClient) -> None:
     if ports:
         server = client.server_get(server_id=order.ptero_server_id)
         if any(server.environment.get(k) != v for k, v in ports.items()):
-            egg = plan.egg
-            known = {v["env_variable"] for v in egg.variables}
-            environment = {k: str(v) for k, v in server.environment.items() if k in known}
-            environment.update(ports)
-            client.server_update_startup(
-                server_id=server.id,
-                startup=server.startup or egg.startup,
-                environment=environment,
-                egg_id=server.egg_id,
-                image=server.docker_image or egg.docker_image,
-                skip_scripts=True,
+            server_environment_update(
+                client=client, server=server, egg=plan.egg, changes=ports, skip_scripts=True
             )
     Order.objects.filter(pk=order.pk).update(build_pending=False)
     order_note(order=order, actor=ACTOR, reason=f"panel build set to plan {plan.slug}")

@@ -29,7 +29,7 @@ from billing.mails import order_mail_schedule
 from billing.models import Order, OrderStatus
 from billing.ports import order_environment_ports, order_extras, order_ports_set
 from billing.transitions import InvalidTransition, order_note, order_transition
-from catalog.models import Allocation, Plan
+from catalog.models import Allocation, Egg, Plan
 from catalog.services import allocation_claim, allocation_mark_taken, port_extras_claim
 from catalog.variables import environment_for
 from core.alerts import alert_send
@@ -595,6 +595,30 @@ def order_mark_resolved(*, order_id: int, actor: str, client: PanelClient | None
 
 
 # --------------------------------------------------------------------------- customer actions
+def server_environment_update(
+    *,
+    client: PanelClient,
+    server: PanelServer,
+    egg: Egg,
+    changes: dict[str, str],
+    skip_scripts: bool,
+) -> None:
+    """Set some of a server's egg variables. The panel resets every variable left out of a
+    startup PATCH, so the full map is sent: the server's current values of the egg's
+    variables, with the changes on top."""
+    known = {v["env_variable"] for v in egg.variables}
+    environment = {k: str(v) for k, v in server.environment.items() if k in known}
+    environment.update(changes)
+    client.server_update_startup(
+        server_id=server.id,
+        startup=server.startup or egg.startup,
+        environment=environment,
+        egg_id=server.egg_id,
+        image=server.docker_image or egg.docker_image,
+        skip_scripts=skip_scripts,
+    )
+
+
 def _serving_order(*, order_id: int, user_id: int) -> Order:
     order = Order.objects.select_related("plan__egg").filter(pk=order_id, user_id=user_id).first()
     if order is None:
@@ -632,16 +656,8 @@ def order_change_variables(*, order_id: int, user_id: int, values: Mapping[str, 
     egg = order.plan.egg
     with PanelClient.from_settings() as client:
         server = client.server_get(server_id=order.ptero_server_id)  # type: ignore[arg-type]
-        known = {v["env_variable"] for v in egg.variables}
-        environment = {k: str(v) for k, v in server.environment.items() if k in known}
-        environment.update(chosen)
-        client.server_update_startup(
-            server_id=server.id,
-            startup=server.startup or egg.startup,
-            environment=environment,
-            egg_id=server.egg_id,
-            image=server.docker_image or egg.docker_image,
-            skip_scripts=False,
+        server_environment_update(
+            client=client, server=server, egg=egg, changes=chosen, skip_scripts=False
         )
     Order.objects.filter(pk=order.pk).update(variables={**order.variables, **chosen})
     order_note(order=order, actor=f"customer:{user_id}", reason=f"variables changed: {chosen}")
