@@ -93,7 +93,10 @@ def test_workers_killed_inside_every_duty_and_provisioning_lose_nothing(
         "PANEL_TIMEOUT_SECONDS": 0.5,
         "PANEL_CREATE_TIMEOUT_SECONDS": 0.5,
         "PROVISION_LEASE_SECONDS": 3,
-        "PROVISION_MAX_ATTEMPTS": 40,  # 30 % faults; interrupted tries are not counted anyway
+        # 30 % faults, and Wings down from the 4th kill to the 7th: with the paced panel sync
+        # that stretch can outlast 40 one-second retries (Retry-After: 1), so the cap is far
+        # above it; the test proves nothing is lost, not the cap. Interrupted tries don't count.
+        "PROVISION_MAX_ATTEMPTS": 400,
         "RECONCILE_PAID_AFTER_SECONDS": 1,
         "STRIPE_API_BASE": settings.STRIPE_API_BASE,
         "GIVRWRLD_DUTY_LOG": tmp_path / "duties.jsonl",
@@ -152,8 +155,9 @@ def test_workers_killed_inside_every_duty_and_provisioning_lose_nothing(
             rows = {r.name: r for r in DutyLease.objects.all()}
             return all(_epoch(rows[d].last_finished_at) > last_kill.get(d, 0) for d in DUTY_NAMES)
 
-        assert wait_until(settled, timeout=45, interval=0.2), Counter(
-            Order.objects.values_list("status", flat=True)
+        assert wait_until(settled, timeout=45, interval=0.2), (
+            Counter(Order.objects.values_list("status", flat=True)),
+            dict(Order.objects.exclude(status="provisioned").values_list("pk", "error_message")),
         )
         settle_seconds = time.monotonic() - kills_done
         f.error_rate = f.throttle_rate = f.timeout_rate = f.drop_after_commit_rate = 0
